@@ -1,0 +1,39 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Principal } from './principal.js';
+
+export function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** `Authorization: Bearer <token>`, scheme case-insensitive; anything else is no key at all. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const space = header.indexOf(' ');
+  if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') return undefined;
+  const token = header.slice(space + 1).trim();
+  return token.length > 0 ? token : undefined;
+}
+
+/** Compares secrets in constant time over fixed-length digests (SPEC §6). */
+export function isSameSecret(candidateDigest: Buffer, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(candidateDigest, expectedDigest);
+}
+
+export const internalPrincipal: Principal = Object.freeze({
+  keyId: 'internal',
+  orgId: 'internal',
+  projectId: 'internal',
+  isInternal: true,
+});
+
+/** Authenticates with the internal service key alone (until keys are stored). */
+export function createInternalKeyAuthenticator(internalKey: string | undefined) {
+  const expected = internalKey ? sha256(internalKey) : undefined;
+  return (authorization: string | undefined): Principal => {
+    const token = bearerToken(authorization);
+    if (token === undefined) throw new GatewayError('missing_api_key');
+    if (expected && isSameSecret(sha256(token), expected)) return internalPrincipal;
+    throw new GatewayError('invalid_api_key');
+  };
+}

@@ -1,0 +1,5 @@
+import type { FakeFormat } from './formats.js';
+import { openAiFormat } from './formats.js';
+
+/** Every vendor format the fake upstream can play, one line each. */
+export const allFakeFormats: FakeFormat[] = [openAiFormat];

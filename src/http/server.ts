@@ -1,0 +1,270 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ChatCompletionsHandler } from '../api/chat-completions.js';
+import { listModels, retrieveModel } from '../api/models.js';
+import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Ids } from '../ids.js';
+import type { ModelCatalog } from '../routing/model-catalog.js';
+import { sseErrorThenDone } from '../stream/sse-writer.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { newRequestRecord, type RequestRecord } from '../telemetry/request-event.js';
+import { toGatewayError } from './error-reply.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { requestIdFrom } from './request-id.js';
+import { pipeFrames } from './stream-reply.js';
+
+export interface HttpDeps {
+  config: Config;
+  catalog: ModelCatalog;
+  chatCompletions: ChatCompletionsHandler;
+  authenticate(authorization: string | undefined): Principal | Promise<Principal>;
+  logger: Logger;
+  metrics: Metrics;
+  ids: Ids;
+  clock: Clock;
+  /** Readiness, as SPEC §13.3 defines it. */
+  readiness(): { status: 'ready' | 'starting' | 'draining'; checks: Record<string, 'ok' | 'degraded'> };
+  isDraining(): boolean;
+  /** Called once per /v1 request with its finished record (telemetry hooks in here). */
+  onRequestFinished?(request: FinishedRequest): void;
+}
+
+export interface FinishedRequest {
+  requestId: string;
+  principal: Principal | undefined;
+  record: RequestRecord;
+  status: number;
+  latencyMs: number;
+  receivedAtMs: number;
+  userAgent: string | undefined;
+  clientIp: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+    record: RequestRecord;
+    receivedAtMs: number;
+    startedAt: number;
+    isFinished: boolean;
+  }
+}
+
+/** Routes that answer without a key and outside the /v1 pipeline. */
+const publicPaths = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** Only src/http imports the framework. Everything here adapts Fastify to the api/ handlers. */
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const { config, logger, metrics, clock } = deps;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.server.maxBodyBytes,
+    genReqId: (request) =>
+      requestIdFrom(request.headers['x-request-id'], () => deps.ids.request(clock.now())),
+    requestIdHeader: false,
+    return503OnClosing: false,
+    forceCloseConnections: false,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
+    connectionTimeout: 0,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+  });
+  app.server.headersTimeout = config.server.headersTimeoutMs;
+
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('record', undefined as unknown as RequestRecord);
+  app.decorateRequest('receivedAtMs', 0);
+  app.decorateRequest('startedAt', 0);
+  app.decorateRequest('isFinished', false);
+
+  // Bodies are read only by routes that take one, as raw bytes, parsed once here (SPEC §13.4).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) {
+      done(
+        new GatewayError(
+          'invalid_value',
+          { param: 'Content-Type', reason: 'expected application/json' },
+          { param: 'Content-Type' },
+        ),
+      );
+      return;
+    }
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch {
+      done(new GatewayError('invalid_json'));
+    }
+  });
+
+  const finish = (request: FastifyRequest, status: number) => {
+    if (request.isFinished) return;
+    request.isFinished = true;
+    const latencyMs = clock.monotonic() - request.startedAt;
+    const record = request.record;
+    metrics.requests.inc({
+      endpoint: record.endpoint,
+      status: String(status),
+      provider: record.provider ?? '',
+      model: record.model ?? '',
+    });
+    metrics.requestDuration.observe({ endpoint: record.endpoint }, latencyMs / 1000);
+    const line = {
+      request_id: request.id,
+      method: request.method,
+      path: pathOf(request.url),
+      status,
+      latency_ms: Math.round(latencyMs),
+      key_id: request.principal?.keyId,
+      org_id: request.principal?.orgId,
+      model: record.model,
+      provider: record.provider,
+      outcome: record.outcome,
+      error_code: record.errorCode,
+    };
+    if (status >= 500) logger.error(line, 'request');
+    else logger.info(line, 'request');
+    deps.onRequestFinished?.({
+      requestId: request.id,
+      principal: request.principal,
+      record,
+      status,
+      latencyMs,
+      receivedAtMs: request.receivedAtMs,
+      userAgent: request.headers['user-agent'],
+      clientIp: request.ip,
+    });
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.receivedAtMs = clock.now();
+    request.startedAt = clock.monotonic();
+    reply.header('x-request-id', request.id);
+    const path = pathOf(request.url);
+    if (publicPaths.has(path)) {
+      request.isFinished = true;
+      return;
+    }
+    request.record = newRequestRecord(endpointOf(request.method, path));
+    if (deps.isDraining()) throw new GatewayError('shutting_down');
+    request.principal = await deps.authenticate(request.headers.authorization);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.isFinished && request.record) finish(request, reply.statusCode);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { error: gatewayError, isBug } = toGatewayError(error, config.server.maxBodyBytes);
+    if (isBug) logger.error({ request_id: request.id, err: error }, 'unhandled error');
+    const record = request.record;
+    if (record) {
+      record.outcome ??= 'error';
+      record.errorType = gatewayError.type;
+      record.errorCode = gatewayError.wireCode;
+    }
+    if (gatewayError.status === 401) reply.header('www-authenticate', 'Bearer');
+    if (gatewayError.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(gatewayError.retryAfterSeconds));
+    reply.code(gatewayError.status).type('application/json').send(JSON.stringify(gatewayError.toEnvelope()));
+  });
+
+  app.setNotFoundHandler((request) => {
+    throw new GatewayError('unknown_route', { method: request.method, path: pathOf(request.url) });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = deps.readiness();
+    reply.code(readiness.status === 'ready' ? 200 : 503);
+    return readiness;
+  });
+  app.get('/metrics', async (request, reply) => {
+    const token = config.telemetry.metricsToken;
+    if (token !== undefined && request.headers.authorization !== `Bearer ${token}`) {
+      throw new GatewayError('invalid_api_key');
+    }
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  const openApi = JSON.stringify(buildOpenApiDocument());
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openApi));
+
+  const v1 = async (scope: FastifyInstance) => {
+    scope.get('/models', async (request) =>
+      listModels(deps.catalog, request.query as Record<string, string>),
+    );
+    scope.get('/models/*', async (request) => {
+      const raw = (request.params as { '*': string })['*'];
+      return retrieveModel(deps.catalog, decodeURIComponent(raw));
+    });
+    scope.post('/chat/completions', async (request, reply) => handleChat(request, reply));
+  };
+  app.register(v1, { prefix: '/v1' });
+  app.register(v1, { prefix: '/api/v1' });
+
+  async function handleChat(request: FastifyRequest, reply: FastifyReply) {
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
+    });
+    const principal = request.principal as Principal;
+    const result = await deps.chatCompletions.handle(request.body, {
+      requestId: request.id,
+      principal,
+      signal: abort.signal,
+      receivedAtMs: request.receivedAtMs,
+      record: request.record,
+    });
+    if (result.kind === 'json') {
+      reply.headers(result.headers).type('application/json').send(result.body);
+      return reply;
+    }
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      ...result.headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    metrics.streamsInFlight.inc();
+    try {
+      await pipeFrames(raw, result.frames, config.stream.keepAliveMs);
+    } catch (error) {
+      logger.error({ request_id: request.id, err: error }, 'stream failed');
+      if (!raw.destroyed) raw.write(sseErrorThenDone(new GatewayError('internal_error').toEnvelope()));
+    } finally {
+      metrics.streamsInFlight.dec();
+      if (!raw.writableEnded) raw.end();
+      if (request.record.ttftMs !== undefined && request.record.provider) {
+        metrics.timeToFirstToken.observe(
+          { provider: request.record.provider, model: request.record.model ?? '' },
+          request.record.ttftMs / 1000,
+        );
+      }
+      finish(request, 200);
+    }
+    return reply;
+  }
+
+  return app;
+}
+
+function endpointOf(method: string, path: string): string {
+  const rest = path.replace(/^\/api\/v1\//, '/v1/').replace(/^\/v1\//, '');
+  if (rest === 'chat/completions' && method === 'POST') return 'chat.completions';
+  if (rest === 'models') return 'models.list';
+  if (rest.startsWith('models/')) return 'models.retrieve';
+  return 'unknown';
+}

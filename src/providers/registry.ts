@@ -1,0 +1,12 @@
+import type { ProviderType } from '../config/config.js';
+import { openAiProvider } from './openai/index.js';
+import { openAiCompatibleProvider } from './openai-compatible/index.js';
+import { openRouterProvider } from './openrouter/index.js';
+import type { Provider } from './provider.js';
+
+/** One line per provider type. Types without a translation yet are absent and answer as unknown. */
+export const providerRegistry: Partial<Record<ProviderType, Provider>> = {
+  openai: openAiProvider,
+  openrouter: openRouterProvider,
+  'openai-compatible': openAiCompatibleProvider,
+};

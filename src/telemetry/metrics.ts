@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of SPEC §13.3. One registry per app so tests and instances do not share. */
+export function createMetrics() {
+  const registry = new Registry();
+  const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'maniac_requests_total',
+      help: 'Requests by endpoint, status, provider and model.',
+      labelNames: ['endpoint', 'status', 'provider', 'model'] as const,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'maniac_request_duration_seconds',
+      help: 'Total request latency.',
+      labelNames: ['endpoint'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    timeToFirstToken: new Histogram({
+      name: 'maniac_time_to_first_token_seconds',
+      help: 'Time from receipt to the first content byte of a stream.',
+      labelNames: ['provider', 'model'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    upstreamAttempts: new Counter({
+      name: 'maniac_upstream_attempts_total',
+      help: 'Upstream attempts by provider and outcome code.',
+      labelNames: ['provider', 'code'] as const,
+      registers: [registry],
+    }),
+    fallbacks: new Counter({
+      name: 'maniac_fallbacks_total',
+      help: 'Requests served by a fallback candidate.',
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: 'maniac_tokens_total',
+      help: 'Tokens by kind (prompt, completion), provider and model.',
+      labelNames: ['kind', 'provider', 'model'] as const,
+      registers: [registry],
+    }),
+    costUsd: new Counter({
+      name: 'maniac_cost_usd_total',
+      help: 'Cost in USD by provider and model.',
+      labelNames: ['provider', 'model'] as const,
+      registers: [registry],
+    }),
+    streamsInFlight: new Gauge({
+      name: 'maniac_streams_in_flight',
+      help: 'Streams currently open to clients.',
+      registers: [registry],
+    }),
+    authStoreErrors: new Counter({
+      name: 'maniac_auth_store_errors_total',
+      help: 'Key lookups that failed because the store was unreachable.',
+      registers: [registry],
+    }),
+    billingRejections: new Counter({
+      name: 'maniac_billing_rejections_total',
+      help: 'Requests refused by the billing pre-flight, by code.',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    rateLimitFailOpen: new Counter({
+      name: 'maniac_ratelimit_fail_open_total',
+      help: 'Requests allowed because the limiter backend failed or was too slow.',
+      registers: [registry],
+    }),
+    telemetryDropped: new Counter({
+      name: 'maniac_telemetry_dropped_events_total',
+      help: 'Request events lost because the queue and the spool were full.',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
