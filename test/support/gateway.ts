@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { type App, buildApp } from '#src/app.js';
+import { type App, type AppDeps, buildApp } from '#src/app.js';
 import { type Config, loadConfig } from '#src/config/config.js';
 import type { FinishedRequest } from '#src/http/server.js';
 import { createLogger } from '#src/telemetry/logger.js';
@@ -27,6 +27,8 @@ export interface TestGatewayOptions {
   fake?: FakeUpstreamOptions;
   /** Reuse a running fake upstream. */
   upstream?: FakeUpstream;
+  /** Provider translations (defaults to the registry). */
+  providers?: AppDeps['providers'];
 }
 
 /**
@@ -57,6 +59,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       OPENAI_BASE_URL: fake.url,
       OPENROUTER_API_KEY: 'sk-or-provider-secret',
       OPENROUTER_BASE_URL: fake.url,
+      ANTHROPIC_API_KEY: 'sk-ant-provider-secret',
+      ANTHROPIC_BASE_URL: fake.origin,
+      GEMINI_API_KEY: 'gemini-provider-secret',
+      GEMINI_BASE_URL: fake.origin,
       MANIAC_DATABASE_URL: `sqlite:${join(dir, 'maniac.db')}`,
       ...options.env,
     },
@@ -73,6 +79,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const app = buildApp({
     config,
     logger: createLogger('info', destination),
+    providers: options.providers,
     onRequestFinished: (request) => finished.push(request),
   });
   await app.start();
