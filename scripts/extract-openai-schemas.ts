@@ -25,7 +25,9 @@ if (!source) {
   process.stderr.write('usage: tsx scripts/extract-openai-schemas.ts <openai-openapi.json> [commit]\n');
   process.exit(2);
 }
-const document = JSON.parse(readFileSync(source, 'utf8')) as { components: { schemas: Record<string, unknown> } };
+const document = JSON.parse(readFileSync(source, 'utf8')) as {
+  components: { schemas: Record<string, unknown> };
+};
 const all = document.components.schemas;
 const picked: Record<string, unknown> = {};
 const queue = [...roots];
@@ -47,7 +49,11 @@ function withoutNullable(value: unknown): unknown {
   return nullable === true ? { anyOf: [mapped, { type: 'null' }] } : mapped;
 }
 
-const sorted = Object.fromEntries(Object.keys(picked).sort().map((name) => [name, withoutNullable(picked[name])]));
+const sorted = Object.fromEntries(
+  Object.keys(picked)
+    .sort()
+    .map((name) => [name, withoutNullable(picked[name])]),
+);
 writeFileSync(
   'test/support/openai-schemas.json',
   `${JSON.stringify({ source: 'github.com/openai/openai-openapi openapi.json', commit: process.argv[3] ?? 'f85dbe223d40e1a31cba812ab2d755c7e98a92a3', components: { schemas: sorted } })}\n`,

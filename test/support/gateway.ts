@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { type App, type AppDeps, buildApp } from '#src/app.js';
 import { type Config, loadConfig } from '#src/config/config.js';
+import { allFakeFormats } from '#src/fake-upstream/all-formats.js';
+import { FakeUpstream, type FakeUpstreamOptions } from '#src/fake-upstream/fake-upstream.js';
 import type { FinishedRequest } from '#src/http/server.js';
 import { createLogger } from '#src/telemetry/logger.js';
-import { FakeUpstream, type FakeUpstreamOptions } from '#src/fake-upstream/fake-upstream.js';
-import { allFakeFormats } from '#src/fake-upstream/all-formats.js';
 
 export const internalKey = 'test-internal-key-0123456789abcdef0123';
 
@@ -44,7 +44,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'maniac-test-'));
   const file = {
     providers: {
-      local: { type: 'openai-compatible', baseUrl: fake.url, apiKeyEnv: 'LOCAL_KEY', models: ['echo', 'tools', 'text', 'reasoning'] },
+      local: {
+        type: 'openai-compatible',
+        baseUrl: fake.url,
+        apiKeyEnv: 'LOCAL_KEY',
+        models: ['echo', 'tools', 'text', 'reasoning'],
+      },
     },
     ...options.file,
   };

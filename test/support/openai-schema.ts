@@ -33,6 +33,8 @@ export function assertOpenAiSchema(name: OpenAiSchemaName, value: unknown): void
     cache.set(name, validate);
   }
   if (!validate(value)) {
-    throw new Error(`${name} schema violation: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 2000)}`);
+    throw new Error(
+      `${name} schema violation: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 2000)}`,
+    );
   }
 }
