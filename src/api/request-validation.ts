@@ -80,6 +80,7 @@ export function toGatewayError(errors: ErrorObject[]): GatewayError {
 export function compileBodyValidator<T>(schema: object): (body: unknown) => T {
   const validate: ValidateFunction = ajv.compile(schema);
   return (body: unknown): T => {
+    if (body === undefined) throw new GatewayError('invalid_json');
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('invalid_type', { param: 'body', expected: 'an object' }, { param: null });
     }

@@ -19,8 +19,12 @@ export interface RecordedRequest {
 /** A stream the test drives by hand (scenario `controlled`): chunk, pause, disconnect. */
 export interface ControlledStream {
   request: RecordedRequest;
-  /** Sends one event (a transcript line, framed by the format). */
-  send(line: string): void;
+  /** Sends one event (a transcript line, framed by the format); false when the socket buffer is full. */
+  send(line: string): boolean;
+  /** Sends bytes as they are. */
+  sendRaw(text: string): boolean;
+  /** Resolves true once the socket drained, false if it did not within `timeoutMs` (backpressure). */
+  drained(timeoutMs: number): Promise<boolean>;
   end(): void;
   reset(): void;
 }
@@ -235,6 +239,19 @@ export class FakeUpstream extends EventEmitter {
           const stream: ControlledStream = {
             request: recorded,
             send: (line) => response.write(format.frame(line)),
+            sendRaw: (text) => response.write(text),
+            drained: (timeoutMs) =>
+              new Promise<boolean>((resolve) => {
+                const timer = setTimeout(() => {
+                  response.off('drain', onDrain);
+                  resolve(false);
+                }, timeoutMs);
+                const onDrain = () => {
+                  clearTimeout(timer);
+                  resolve(true);
+                };
+                response.once('drain', onDrain);
+              }),
             end: () => response.end(format.trailer),
             reset: () => response.socket?.destroy(),
           };
@@ -273,7 +290,8 @@ export class FakeUpstream extends EventEmitter {
         response.write('data: {"id":"chatcmpl-broken","choices":[{"delta":\n\n');
       }
       if ((model === 'stall-mid-stream' || model === 'reset-mid-stream') && index === 2) {
-        if (model === 'reset-mid-stream') response.socket?.destroy();
+        // Let the events already written reach the client before the socket goes.
+        if (model === 'reset-mid-stream') response.write('', () => response.socket?.destroy());
         return;
       }
       if (model === 'slow-stream' && index > 0) await delay(this.options.slowMs);

@@ -99,6 +99,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       );
       return;
     }
+    if ((body as Buffer).length === 0) {
+      done(null, undefined);
+      return;
+    }
     try {
       done(null, JSON.parse((body as Buffer).toString('utf8')));
     } catch {

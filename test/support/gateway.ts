@@ -64,6 +64,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       OPENAI_BASE_URL: fake.url,
       OPENROUTER_API_KEY: 'sk-or-provider-secret',
       OPENROUTER_BASE_URL: fake.url,
+      FAKE_URL: fake.url,
       ANTHROPIC_API_KEY: 'sk-ant-provider-secret',
       ANTHROPIC_BASE_URL: fake.origin,
       GEMINI_API_KEY: 'gemini-provider-secret',
@@ -115,4 +116,72 @@ export function parseSse(text: string): { data: string[]; comments: string[] } {
     }
   }
   return { data, comments };
+}
+
+export interface JsonResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** POSTs JSON to the gateway with the internal key (unless headers override it). */
+export async function postJson<T = Record<string, unknown>>(
+  gateway: TestGateway,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse<T>> {
+  const response = await fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { ...gateway.headers, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/** The body the fake upstream received for the last request. */
+export function lastUpstreamBody(gateway: TestGateway): Record<string, unknown> {
+  const last = gateway.fake.requests.at(-1);
+  if (!last) throw new Error('the fake upstream received no request');
+  return last.body;
+}
+
+/** Sends a streaming chat request and returns the raw response for incremental reading. */
+export async function openStream(gateway: TestGateway, body: Record<string, unknown>, signal?: AbortSignal) {
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: gateway.headers,
+    body: JSON.stringify({ stream: true, ...body }),
+    signal,
+  });
+  const reader = response.body?.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    response,
+    /** Reads until `predicate(text so far)` holds; returns all text read so far. */
+    async readUntil(predicate: (text: string) => boolean): Promise<string> {
+      while (!predicate(buffered)) {
+        const next = await reader?.read();
+        if (!next || next.done) break;
+        buffered += decoder.decode(next.value, { stream: true });
+      }
+      return buffered;
+    },
+    async readAll(): Promise<string> {
+      for (;;) {
+        const next = await reader?.read();
+        if (!next || next.done) return buffered;
+        buffered += decoder.decode(next.value, { stream: true });
+      }
+    },
+    cancel: () => reader?.cancel(),
+  };
 }
