@@ -157,7 +157,15 @@ const builtInProviders: {
 ];
 
 const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true, allowUnionTypes: true });
-const validateFile = ajv.compile(configSchema);
+/** The file once validated and defaulted: providers still keyed by name, keys not yet resolved. */
+type ParsedFile = Omit<Config, 'providers' | 'sourcePath'> & {
+  providers: Record<
+    string,
+    Omit<ProviderConfig, 'name' | 'isKeyless' | 'apiKey'> & { apiKey?: string; apiKeyEnv?: string }
+  >;
+};
+
+const validateFile = ajv.compile<ParsedFile>(configSchema);
 
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: string): unknown {
   if (typeof value === 'string') {
@@ -231,12 +239,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       : '(root)';
     throw new ConfigError(`config: ${path}: ${error?.message ?? 'invalid'}`);
   }
-  const parsed = file as unknown as Omit<Config, 'providers' | 'sourcePath'> & {
-    providers: Record<
-      string,
-      Omit<ProviderConfig, 'name' | 'isKeyless' | 'apiKey'> & { apiKey?: string; apiKeyEnv?: string }
-    >;
-  };
+  const parsed = file;
 
   parsed.server.host = options.overrides?.host ?? env.MANIAC_HOST ?? parsed.server.host;
   parsed.server.port = options.overrides?.port ?? integerFromEnv(env, 'MANIAC_PORT') ?? parsed.server.port;

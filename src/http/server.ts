@@ -46,7 +46,8 @@ export interface FinishedRequest {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | undefined;
-    record: RequestRecord;
+    /** Set for every routed (non-public) request by the onRequest hook. */
+    record: RequestRecord | undefined;
     receivedAtMs: number;
     startedAt: number;
     isFinished: boolean;
@@ -80,7 +81,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.server.headersTimeout = config.server.headersTimeoutMs;
 
   app.decorateRequest('principal', undefined);
-  app.decorateRequest('record', undefined as unknown as RequestRecord);
+  app.decorateRequest('record', undefined);
   app.decorateRequest('receivedAtMs', 0);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('isFinished', false);
@@ -111,10 +112,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   const finish = (request: FastifyRequest, status: number) => {
-    if (request.isFinished) return;
+    const record = request.record;
+    if (request.isFinished || !record) return;
     request.isFinished = true;
     const latencyMs = clock.monotonic() - request.startedAt;
-    const record = request.record;
     metrics.requests.inc({
       endpoint: record.endpoint,
       status: String(status),
@@ -222,12 +223,14 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
     });
     const principal = request.principal as Principal;
+    const record = request.record ?? newRequestRecord('chat.completions');
+    request.record = record;
     const result = await deps.chatCompletions.handle(request.body, {
       requestId: request.id,
       principal,
       signal: abort.signal,
       receivedAtMs: request.receivedAtMs,
-      record: request.record,
+      record,
     });
     if (result.kind === 'json') {
       reply.headers(result.headers).type('application/json').send(result.body);
@@ -251,10 +254,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     } finally {
       metrics.streamsInFlight.dec();
       if (!raw.writableEnded) raw.end();
-      if (request.record.ttftMs !== undefined && request.record.provider) {
+      if (record.ttftMs !== undefined && record.provider) {
         metrics.timeToFirstToken.observe(
-          { provider: request.record.provider, model: request.record.model ?? '' },
-          request.record.ttftMs / 1000,
+          { provider: record.provider, model: record.model ?? '' },
+          record.ttftMs / 1000,
         );
       }
       finish(request, 200);

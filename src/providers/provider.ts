@@ -1,22 +1,17 @@
 import type { AssistantMessage, ChatCompletionRequest, FinishReason, Usage } from '../api/wire/chat.js';
+import type { CatalogModel } from '../config/catalog-model.js';
 import type { ProviderConfig, ProviderType } from '../config/config.js';
 import type { GatewayError } from '../errors/gateway-error.js';
-import type { CatalogModel } from '../routing/model-catalog.js';
 import type { SseEvent } from '../stream/sse-decoder.js';
 import type { StreamPart } from '../stream/stream-part.js';
+import type { UpstreamRequest } from '../upstream/upstream-request.js';
+
+export type { UpstreamRequest } from '../upstream/upstream-request.js';
 
 /** Where one attempt goes: the configured provider (URL, credential) and the catalog entry. */
 export interface UpstreamTarget {
   provider: ProviderConfig;
   model: CatalogModel;
-}
-
-/** A fully built upstream call. Only upstream/ sends it. */
-export interface UpstreamRequest {
-  method: 'GET' | 'POST';
-  url: string;
-  headers: Record<string, string>;
-  body?: string;
 }
 
 export interface TranslationContext {

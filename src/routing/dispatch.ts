@@ -4,6 +4,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { Provider, ProviderCompletion, StreamMapper, UpstreamTarget } from '../providers/provider.js';
 import { SseDecoder } from '../stream/sse-decoder.js';
 import type { StreamPart } from '../stream/stream-part.js';
+import type { Attempt } from '../telemetry/request-event.js';
 import {
   type SendOptions,
   toTransportError,
@@ -11,15 +12,6 @@ import {
   type UpstreamBody,
   type UpstreamClient,
 } from '../upstream/upstream-client.js';
-
-/** One try at one candidate, as the request log records it (SPEC §10 `attempts[]`). */
-export interface Attempt {
-  model: string;
-  provider: string;
-  status: number;
-  error_code: string | null;
-  latency_ms: number;
-}
 
 export interface DispatchContext {
   request: ChatCompletionRequest;
@@ -79,7 +71,11 @@ async function* readStreamParts(
       const events = decoder.push(chunk as Buffer);
       if (events.length === 0) continue;
       const parts: StreamPart[] = [];
-      for (const event of events) for (const part of mapper.map(event)) parts.push(part);
+      for (const event of events) {
+        // OpenAI's end-of-stream sentinel is framing, not an event; providers never see it.
+        if (event.data === '[DONE]') continue;
+        for (const part of mapper.map(event)) parts.push(part);
+      }
       yield parts;
     }
   } catch (error) {
@@ -97,7 +93,10 @@ async function* readStreamParts(
     return;
   }
   const parts: StreamPart[] = [];
-  for (const event of decoder.end()) for (const part of mapper.map(event)) parts.push(part);
+  for (const event of decoder.end()) {
+    if (event.data === '[DONE]') continue;
+    for (const part of mapper.map(event)) parts.push(part);
+  }
   for (const part of mapper.end()) parts.push(part);
   if (parts.length > 0) yield parts;
 }

@@ -1,39 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { ModelEntryConfig, ProviderConfig, TimeoutsConfig } from '../config/config.js';
+import type { CatalogModel, Pricing } from '../config/catalog-model.js';
+import type { ModelEntryConfig, ProviderConfig } from '../config/config.js';
+
+export type { CatalogModel, Pricing } from '../config/catalog-model.js';
+
 import { GatewayError } from '../errors/gateway-error.js';
 
 /** Fallback `created` for entries that do not state one: the release date of this catalog. */
 export const CATALOG_RELEASE_CREATED = 1764028800;
-
-export interface Pricing {
-  input: number | null;
-  output: number | null;
-  cache_read: number | null;
-  cache_write: number | null;
-  request: number | null;
-  image: number | null;
-}
-
-/** A catalog entry as routing uses it (SPEC §5.1). `toPublicModel` gives its wire shape. */
-export interface CatalogModel {
-  id: string;
-  created: number;
-  ownedBy: string;
-  slug: string;
-  displayName: string;
-  provider: string;
-  contextWindow: number | null;
-  maxOutputTokens: number | null;
-  pricing: Pricing;
-  inputModalities: string[];
-  outputModalities: string[];
-  supportedParameters: string[] | undefined;
-  supportedApis: ('chat' | 'responses')[];
-  upstreamModel: string;
-  aliases: string[];
-  enabled: boolean;
-  timeouts: Partial<TimeoutsConfig>;
-}
 
 export interface PublicModel {
   id: string;

@@ -1,5 +1,13 @@
 import type { Usage } from '../api/wire/chat.js';
-import type { Attempt } from '../routing/dispatch.js';
+
+/** One try at one candidate, as the request log records it (SPEC §10 `attempts[]`). */
+export interface Attempt {
+  model: string;
+  provider: string;
+  status: number;
+  error_code: string | null;
+  latency_ms: number;
+}
 
 export type Outcome = 'success' | 'error' | 'client_disconnected' | 'stream_error';
 

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
 import type { TimeoutsConfig } from '../config/config.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { UpstreamRequest } from '../providers/provider.js';
+import type { UpstreamRequest } from './upstream-request.js';
 
 export type UpstreamBody = Dispatcher.ResponseData['body'];
 

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openStream, parseSse, postJson, startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  fakeUrl,
+  openStream,
+  parseSse,
+  postJson,
+  startTestGateway,
+  type TestGateway,
+} from '../support/gateway.js';
 import { assertOpenAiSchema } from '../support/openai-schema.js';
 
 let gateway: TestGateway;
@@ -9,7 +16,7 @@ beforeAll(async () => {
       providers: {
         local: {
           type: 'openai-compatible',
-          baseUrl: '${FAKE_URL}',
+          baseUrl: fakeUrl,
           apiKeyEnv: 'LOCAL_KEY',
           models: [
             'echo',

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toTransportError, UpstreamAbortedError } from '#src/upstream/upstream-client.js';
-import { openStream, parseSse, postJson, startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  fakeUrl,
+  openStream,
+  parseSse,
+  postJson,
+  startTestGateway,
+  type TestGateway,
+} from '../support/gateway.js';
 import { assertOpenAiSchema } from '../support/openai-schema.js';
 
 const scenarios = [
@@ -29,20 +36,20 @@ beforeAll(async () => {
       providers: {
         local: {
           type: 'openai-compatible',
-          baseUrl: '${FAKE_URL}',
+          baseUrl: fakeUrl,
           apiKeyEnv: 'LOCAL_KEY',
           models: scenarios,
         },
         quick: {
           type: 'openai-compatible',
-          baseUrl: '${FAKE_URL}',
+          baseUrl: fakeUrl,
           apiKeyEnv: 'LOCAL_KEY',
           models: ['stall', 'slow-first-byte', 'echo'],
           timeouts: { firstByteMs: 150 },
         },
         brief: {
           type: 'openai-compatible',
-          baseUrl: '${FAKE_URL}',
+          baseUrl: fakeUrl,
           apiKeyEnv: 'LOCAL_KEY',
           models: ['slow-first-byte'],
           timeouts: { totalMs: 100 },
@@ -50,7 +57,7 @@ beforeAll(async () => {
         dead: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'x', models: ['echo'] },
         nokey: {
           type: 'openai-compatible',
-          baseUrl: '${FAKE_URL}',
+          baseUrl: fakeUrl,
           apiKeyEnv: 'UNSET_PROVIDER_KEY',
           models: ['echo'],
         },

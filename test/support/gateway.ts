@@ -8,6 +8,10 @@ import { createLogger } from '#src/telemetry/logger.js';
 
 export const internalKey = 'test-internal-key-0123456789abcdef0123';
 
+/** Config value interpolated to the fake upstream's `/v1` URL by the test gateway. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file ${ENV} reference, not a template.
+export const fakeUrl = '${FAKE_URL}';
+
 export interface TestGateway {
   app: App;
   url: string;

@@ -18,7 +18,6 @@ export function createOpenAiCompatibleStreamMapper(context: TranslationContext):
   let hasToolCalls = false;
   return {
     map(event: SseEvent): StreamPart[] {
-      if (event.data === '[DONE]') return [];
       let chunk: OpenAiCompatibleChunk;
       try {
         chunk = JSON.parse(event.data) as OpenAiCompatibleChunk;
