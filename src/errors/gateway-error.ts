@@ -48,7 +48,10 @@ export class GatewayError extends Error {
   /** The same error, marked as one the next fallback candidate may answer instead. */
   asFallback(): GatewayError {
     // Error's own `message` and `stack` are not enumerable, so copy descriptors, not values.
-    const copy = Object.create(GatewayError.prototype, Object.getOwnPropertyDescriptors(this)) as GatewayError;
+    const copy = Object.create(
+      GatewayError.prototype,
+      Object.getOwnPropertyDescriptors(this),
+    ) as GatewayError;
     Object.defineProperty(copy, 'shouldFallBack', { value: true });
     return copy;
   }
