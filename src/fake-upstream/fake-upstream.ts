@@ -70,6 +70,9 @@ function readTranscript(
  */
 export class FakeUpstream extends EventEmitter {
   readonly requests: RecordedRequest[] = [];
+  /** What `GET /models` lists; `undefined` makes it fail with 503. */
+  modelList: string[] | undefined = ['echo', 'tools'];
+  modelListRequests = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly options: Required<Omit<FakeUpstreamOptions, 'port' | 'host'>>;
@@ -133,12 +136,17 @@ export class FakeUpstream extends EventEmitter {
     }
     const path = (request.url ?? '/').split('?')[0] as string;
     if (request.method === 'GET' && path.endsWith('/models')) {
+      this.modelListRequests++;
+      this.emit('models', request.headers);
+      if (this.modelList === undefined) {
+        this.json(response, 503, {
+          error: { message: 'fake upstream: model list unavailable', type: 'server_error' },
+        });
+        return;
+      }
       this.json(response, 200, {
         object: 'list',
-        data: [
-          { id: 'echo', object: 'model' },
-          { id: 'tools', object: 'model' },
-        ],
+        data: this.modelList.map((id) => ({ id, object: 'model' })),
       });
       return;
     }
