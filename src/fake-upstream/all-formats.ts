@@ -1,5 +1,6 @@
+import { anthropicFormat } from './anthropic-format.js';
 import type { FakeFormat } from './formats.js';
 import { openAiFormat } from './formats.js';
 
 /** Every vendor format the fake upstream can play, one line each. */
-export const allFakeFormats: FakeFormat[] = [openAiFormat];
+export const allFakeFormats: FakeFormat[] = [openAiFormat, anthropicFormat];
