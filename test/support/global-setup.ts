@@ -6,8 +6,12 @@ import { execFileSync } from 'node:child_process';
  */
 export default function setup(): void {
   try {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'pipe' });
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+      stdio: 'pipe',
+    });
   } catch (error) {
-    process.stderr.write(`global setup: build failed, spawn tests will fail:\n${(error as { stdout?: Buffer }).stdout ?? ''}\n`);
+    process.stderr.write(
+      `global setup: build failed, spawn tests will fail:\n${(error as { stdout?: Buffer }).stdout ?? ''}\n`,
+    );
   }
 }
