@@ -1,16 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { ChatCompletionsHandler } from './api/chat-completions.js';
-import { createInternalKeyAuthenticator } from './auth/internal-key.js';
+import { KeyAuthenticator } from './auth/key-authenticator.js';
+import { RedisRevocationBus } from './auth/redis-revocation-bus.js';
+import { BillingGate } from './billing/billing-gate.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/config.js';
 import { buildHttpServer, type FinishedRequest } from './http/server.js';
-import { ids as defaultIds, type Ids } from './ids.js';
+import { ids as defaultIds, type Ids, randomBase62 } from './ids.js';
+import { createRateLimiter, type RateLimitBackend } from './limits/index.js';
 import type { Provider } from './providers/provider.js';
 import { providerRegistry } from './providers/registry.js';
+import { ContainerRouter } from './routing/containers.js';
 import { ModelCatalog, readBuiltInCatalog } from './routing/model-catalog.js';
 import { startModelDiscovery } from './routing/model-discovery.js';
+import { createStore } from './store/create-store.js';
+import type { Store } from './store/repositories.js';
+import type { TelemetryBatcher } from './telemetry/batcher.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
-import { createMetrics } from './telemetry/metrics.js';
+import { createMetrics, type Metrics } from './telemetry/metrics.js';
+import { openTelemetryBatcher } from './telemetry/open-batcher.js';
+import { toRequestEvent } from './telemetry/request-event-builder.js';
+import { createSettlingSink } from './telemetry/settling-sink.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
 
 export interface AppDeps {
@@ -19,6 +29,10 @@ export interface AppDeps {
   ids?: Ids;
   logger?: Logger;
   providers?: Partial<Record<Config['providers'][number]['type'], Provider>>;
+  /** An open store; by default one is opened from `storage.databaseUrl` (and closed with the app). */
+  store?: Store;
+  /** Rate-limit backend override (tests); by default memory, or Redis when `rateLimit.redisUrl` is set. */
+  rateLimitBackend?: RateLimitBackend;
   onRequestFinished?(request: FinishedRequest): void;
 }
 
@@ -26,22 +40,30 @@ export interface App {
   server: FastifyInstance;
   catalog: ModelCatalog;
   logger: Logger;
-  /** Starts background work (discovery) and marks the app ready. */
+  metrics: Metrics;
+  store: Store;
+  auth: KeyAuthenticator;
+  billing: BillingGate;
+  /** Starts background work (telemetry, discovery) and marks the app ready. */
   start(): Promise<void>;
   /** Listens on the configured host and port; returns the bound address. */
   listen(): Promise<{ host: string; port: number; url: string }>;
-  /** Stops accepting, lets in-flight requests finish up to the drain deadline, then releases all. */
+  /** Writes queued request events now (tests and shutdown). */
+  flushTelemetry(): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish up to the drain deadline, flushes, releases all. */
   close(): Promise<void>;
 }
 
 /** Wires implementations together. Tests call this directly; main.ts and the CLI too. */
-export function buildApp(deps: AppDeps): App {
+export async function buildApp(deps: AppDeps): Promise<App> {
   const config = deps.config;
   const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? defaultIds;
   const logger = deps.logger ?? createLogger(config.telemetry.logLevel);
   const metrics = createMetrics();
   const providers = deps.providers ?? providerRegistry;
+  const ownsStore = deps.store === undefined;
+  const store = deps.store ?? (await createStore(config.storage.databaseUrl, { clock }));
   const catalog = new ModelCatalog({
     builtIn: readBuiltInCatalog(),
     configured: config.models,
@@ -50,29 +72,124 @@ export function buildApp(deps: AppDeps): App {
     hideUnkeyed: config.catalog.hideUnkeyed,
   });
   const upstream = new UpstreamClient();
-  const chatCompletions = new ChatCompletionsHandler({ config, catalog, providers, upstream, ids, clock });
+  const redisUrl = config.rateLimit.redisUrl;
+  const revocations = redisUrl
+    ? RedisRevocationBus.connect(redisUrl, {
+        onError: (error) => logger.warn({ error: String(error) }, 'revocation bus'),
+      })
+    : undefined;
+  const auth = new KeyAuthenticator({
+    apiKeys: store.apiKeys,
+    clock,
+    auth: config.auth,
+    resolveInternalAttribution: (org, project) => store.projects.resolveAttribution(org, project),
+    revocations,
+    onStoreError: (error) => {
+      metrics.authStoreErrors.inc();
+      logger.warn({ error: String(error) }, 'key store unavailable');
+    },
+  });
+  const rateLimiter = createRateLimiter({
+    config: config.rateLimit,
+    clock,
+    metrics,
+    logger,
+    ...(deps.rateLimitBackend ? { backend: deps.rateLimitBackend } : {}),
+  });
+  const billing = new BillingGate({
+    billing: store.billing,
+    mode: config.billing.mode,
+    clock,
+    newReservationId: () => `rsv_${randomBase62(24)}`,
+    onRejected: (code) => metrics.billingRejections.inc({ code }),
+  });
+  const chatCompletions = new ChatCompletionsHandler({
+    config,
+    catalog,
+    providers,
+    upstream,
+    ids,
+    clock,
+    billing,
+  });
+  let telemetry: TelemetryBatcher | undefined;
   let state: 'starting' | 'ready' | 'draining' = 'starting';
   let stopDiscovery: () => void = () => {};
+  const eventOptions = {
+    storeBodies: config.telemetry.storeBodies,
+    storeClientIp: config.telemetry.storeClientIp,
+  };
+
+  const onRequestFinished = (finished: FinishedRequest) => {
+    telemetry?.enqueue(toRequestEvent(finished, eventOptions, ids, clock));
+    const usage = finished.record.usage;
+    if (usage && finished.rateLimitSubject)
+      void rateLimiter.recordTokens(finished.rateLimitSubject, usage.total_tokens);
+    deps.onRequestFinished?.(finished);
+  };
 
   const server = buildHttpServer({
     config,
     catalog,
     chatCompletions,
-    authenticate: createInternalKeyAuthenticator(config.auth.internalKey),
+    auth,
+    rateLimiter,
     logger,
     metrics,
     ids,
     clock,
-    readiness: () => ({ status: state, checks: { storage: 'ok', ratelimit: 'ok' } }),
+    readiness: () => ({
+      status: state,
+      checks: {
+        storage: telemetry?.isStoreHealthy === false ? 'degraded' : 'ok',
+        ratelimit: rateLimiter.health,
+      },
+    }),
     isDraining: () => state === 'draining',
-    onRequestFinished: deps.onRequestFinished,
+    onRequestFinished,
   });
+
+  const touchKeys = setInterval(() => {
+    const used = auth.drainUsedKeys();
+    if (used.length > 0) {
+      store.apiKeys.touchLastUsed(used, clock.now()).catch((error: unknown) => {
+        logger.warn({ error: String(error) }, 'last_used_at update failed');
+      });
+    }
+  }, 10_000);
+  touchKeys.unref();
 
   return {
     server,
     catalog,
     logger,
+    metrics,
+    store,
+    auth,
+    billing,
     async start() {
+      telemetry = await openTelemetryBatcher({
+        sink: createSettlingSink(store.requestEvents, store.billing),
+        spoolDir: config.storage.spoolDir,
+        spoolMaxBytes: config.telemetry.spoolMaxBytes,
+        batchSize: config.telemetry.batchSize,
+        flushIntervalMs: config.telemetry.flushIntervalMs,
+        queueMax: config.telemetry.queueMax,
+        clock,
+        hooks: {
+          onBatchWritten: ({ target, events, latencyMs }) => {
+            metrics.telemetryBatchDuration.observe({ target }, latencyMs / 1000);
+            if (target === 'spool') metrics.telemetrySpooled.inc(events);
+          },
+          onReplayed: ({ events }) => metrics.telemetryReplayed.inc(events),
+          onDropped: (count) => metrics.telemetryDropped.inc(count),
+          onStoreHealthChanged: (isHealthy) =>
+            logger.warn({ healthy: isHealthy }, 'request log store health changed'),
+          onError: (error, operation) =>
+            logger.warn({ error: String(error), operation }, 'request log write failed'),
+        },
+      });
+      metrics.bindTelemetry(() => telemetry?.stats());
       stopDiscovery = await startModelDiscovery(
         {
           catalog,
@@ -93,19 +210,29 @@ export function buildApp(deps: AppDeps): App {
       const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
       return { host, port, url: address.startsWith('http') ? `http://${host}:${port}` : address };
     },
+    async flushTelemetry() {
+      await telemetry?.flush();
+    },
     async close() {
       state = 'draining';
       stopDiscovery();
+      clearInterval(touchKeys);
       const drain = server.close();
+      let deadlineTimer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        deadlineTimer = setTimeout(() => {
           server.server.closeAllConnections();
           resolve();
         }, config.shutdown.drainTimeoutMs);
-        timer.unref();
       });
       await Promise.race([drain, deadline]);
+      clearTimeout(deadlineTimer);
+      await telemetry?.close();
       await upstream.close();
+      await rateLimiter.close();
+      auth.close();
+      await revocations?.close();
+      if (ownsStore) await store.close();
       logger.flush();
     },
   };

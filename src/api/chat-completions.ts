@@ -1,10 +1,14 @@
 import type { Principal } from '../auth/principal.js';
+import type { BillingGate } from '../billing/billing-gate.js';
+import { actualCost } from '../billing/cost.js';
+import { imagePartsOf } from '../billing/prompt-tokens.js';
 import { estimatedUsage, estimatePromptTokens, normalizeUsage } from '../billing/usage-estimate.js';
 import type { Clock } from '../clock.js';
 import type { Config, ProviderType, TimeoutsConfig } from '../config/config.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Ids } from '../ids.js';
 import type { Provider, UpstreamTarget } from '../providers/provider.js';
+import { type ContainerRouter, parseContainerModel } from '../routing/containers.js';
 import { DispatchError, dispatchChat } from '../routing/dispatch.js';
 import type { CatalogModel, ModelCatalog } from '../routing/model-catalog.js';
 import { ChatChunkWriter } from '../stream/chat-chunk-writer.js';
@@ -23,6 +27,10 @@ export interface ChatCompletionsDeps {
   upstream: UpstreamClient;
   ids: Ids;
   clock: Clock;
+  /** The billing pre-flight; absent in tests that run without a store. */
+  billing?: BillingGate;
+  /** Resolves `maniac:<label>` routes; without it container routes are unknown models. */
+  containers?: ContainerRouter;
 }
 
 export interface RequestContext {
@@ -32,6 +40,8 @@ export interface RequestContext {
   signal: AbortSignal;
   receivedAtMs: number;
   record: RequestRecord;
+  /** The W3C `traceparent` header, used when the body has no `trace`. */
+  traceparent?: string;
 }
 
 export type ChatCompletionsResult =
@@ -40,6 +50,15 @@ export type ChatCompletionsResult =
 
 const validateChatCompletionRequest =
   compileBodyValidator<ChatCompletionRequest>(chatCompletionRequestSchema);
+
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** A valid W3C `traceparent` stands in for a missing `trace` (SPEC §3.1). */
+function traceFromTraceparent(header: string | undefined): Record<string, unknown> | undefined {
+  const match = header === undefined ? null : traceparentPattern.exec(header.trim());
+  if (!match || /^0+$/.test(match[1] as string) || /^0+$/.test(match[2] as string)) return undefined;
+  return { id: match[1], span_id: match[2], source: 'traceparent' };
+}
 
 class DeadlineExceeded extends Error {
   override name = 'TimeoutError';
@@ -76,9 +95,35 @@ export class ChatCompletionsHandler {
     return { provider, model };
   }
 
-  /** Steps 7–10 of SPEC §9.3: parse result in, candidates out, every candidate checked. */
-  resolveCandidates(request: ChatCompletionRequest): UpstreamTarget[] {
-    const primary = this.deps.catalog.resolve(request.model, 'model');
+  /** The container route of SPEC §5.3: its model (or the pin) and its prompt, if the name is one. */
+  private async resolveContainer(
+    request: ChatCompletionRequest,
+    projectId: string,
+  ): Promise<{ label: string; model: CatalogModel; systemPrompt: string | null } | undefined> {
+    const route = parseContainerModel(request.model);
+    if (!route) return undefined;
+    const container = route.label ? await this.deps.containers?.find(projectId, route.label) : undefined;
+    if (!container) throw new GatewayError('model_not_found', { model: request.model }, { param: 'model' });
+    const current = this.deps.catalog.find(container.model);
+    let model = current;
+    if (route.pin !== undefined) {
+      const pinned = this.deps.catalog.find(route.pin);
+      const isAttached =
+        pinned !== undefined &&
+        (pinned === current || container.models.some((id) => this.deps.catalog.find(id) === pinned));
+      model = isAttached ? pinned : undefined;
+    }
+    if (!model) throw new GatewayError('model_not_found', { model: request.model }, { param: 'model' });
+    return { label: container.label, model, systemPrompt: container.systemPrompt };
+  }
+
+  /** Steps 9–10 of SPEC §9.3: the model (or container) and fallbacks resolved, every candidate checked. */
+  async resolveCandidates(
+    request: ChatCompletionRequest,
+    projectId: string,
+  ): Promise<{ targets: UpstreamTarget[]; container: string | undefined; systemPrompt: string | null }> {
+    const container = await this.resolveContainer(request, projectId);
+    const primary = container?.model ?? this.deps.catalog.resolve(request.model, 'model');
     const models = [primary];
     for (const name of request.models ?? []) {
       const model = this.deps.catalog.resolve(name, 'models');
@@ -89,7 +134,7 @@ export class ChatCompletionsHandler {
       checkCandidateModel(request, target.model, 'chat');
       this.deps.providers[target.provider.type]?.checkRequest(request, target);
     }
-    return targets;
+    return { targets, container: container?.label, systemPrompt: container?.systemPrompt ?? null };
   }
 
   async handle(body: unknown, context: RequestContext): Promise<ChatCompletionsResult> {
@@ -100,10 +145,29 @@ export class ChatCompletionsHandler {
     record.stream = request.stream === true;
     record.tags = request.tags;
     record.metadata = request.metadata;
-    record.trace = request.trace as Record<string, unknown> | undefined;
+    record.trace =
+      (request.trace as Record<string, unknown> | undefined) ?? traceFromTraceparent(context.traceparent);
     record.store = request.store !== false;
+    const resolved = await this.resolveCandidates(request, context.principal.projectId);
+    const candidates = resolved.targets;
+    const container = resolved.container;
+    if (
+      resolved.systemPrompt &&
+      !request.messages.some((message) => message.role === 'system' || message.role === 'developer')
+    ) {
+      // The container prompt applies only when the request brings no system message of its own.
+      request.messages = [{ role: 'system', content: resolved.systemPrompt }, ...request.messages];
+    }
+    record.container = container;
     record.requestBody = request;
-    const candidates = this.resolveCandidates(request);
+    const reservation = await this.deps.billing?.reserve(context.principal, request, candidates);
+    if (reservation) record.reservation = reservation;
+    record.costMicros = 0;
+    const settleCost = (model: CatalogModel, usage: Usage) => {
+      const cost = actualCost(model.pricing, usage, imagePartsOf(request));
+      record.costMicros = cost.micros;
+      record.costUsd = cost.usd;
+    };
 
     const deadline = new AbortController();
     const onClientAbort = () => deadline.abort(context.signal.reason);
@@ -178,6 +242,7 @@ export class ChatCompletionsHandler {
         created,
         model: target.model.id,
         provider: target.provider.name,
+        ...(container ? { container } : {}),
         ...(upstream.systemFingerprint ? { system_fingerprint: upstream.systemFingerprint } : {}),
         choices: [
           { index: 0, finish_reason: upstream.finishReason, logprobs: upstream.logprobs ?? null, message },
@@ -188,13 +253,20 @@ export class ChatCompletionsHandler {
       record.upstreamId = upstream.upstreamId;
       record.finishReason = upstream.finishReason;
       record.usage = usage;
+      settleCost(target.model, usage);
       record.responseBody = completion;
       record.outcome = 'success';
       return { kind: 'json', status: 200, headers, body: JSON.stringify(completion) };
     }
 
     const writer = new ChatChunkWriter(
-      { id, created, model: target.model.id, provider: target.provider.name },
+      {
+        id,
+        created,
+        model: target.model.id,
+        provider: target.provider.name,
+        ...(container ? { container } : {}),
+      },
       {
         includeUsage: request.stream_options?.include_usage === true,
         excludeReasoning: request.reasoning?.exclude === true,
@@ -213,6 +285,8 @@ export class ChatCompletionsHandler {
         : estimatedUsage(promptEstimate(), writer.assembler.generatedCharacters());
       record.usageSource = upstreamUsage ? 'upstream' : 'estimated';
       record.usage = usage;
+      // Success is charged in full; a broken or abandoned stream for the prompt and output so far.
+      settleCost(target.model, usage);
       record.upstreamId = writer.upstreamId;
       record.outcome = outcome;
       const completion = writer.completion(usage);

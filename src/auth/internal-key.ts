@@ -20,11 +20,16 @@ export function isSameSecret(candidateDigest: Buffer, expectedDigest: Buffer): b
   return timingSafeEqual(candidateDigest, expectedDigest);
 }
 
-export const internalPrincipal: Principal = Object.freeze({
+/** The internal service key with no attribution headers: built-in org and project `internal`. */
+export const internalPrincipal: Readonly<Principal> = Object.freeze({
   keyId: 'internal',
   orgId: 'internal',
   projectId: 'internal',
   isInternal: true,
+  keyRateLimit: null,
+  keyTokenRateLimit: null,
+  orgRateLimit: null,
+  orgTokenRateLimit: null,
 });
 
 /** Authenticates with the internal service key alone (until keys are stored). */

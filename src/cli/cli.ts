@@ -100,7 +100,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const config = loadConfig(configOptions(values));
-  const app = buildApp({ config });
+  const app = await buildApp({ config });
   const startedAt = performance.now();
   await app.start();
   const address = await app.listen();

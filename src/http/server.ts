@@ -1,11 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ChatCompletionsHandler } from '../api/chat-completions.js';
 import { listModels, retrieveModel } from '../api/models.js';
+import type { KeyAuthenticator } from '../auth/key-authenticator.js';
 import type { Principal } from '../auth/principal.js';
+import { type RateLimitSubject, rateLimitSubjectOf } from '../auth/rate-limit-subject.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Ids } from '../ids.js';
+import { clientIpOf, type RateLimiter, toRateLimitError, toRateLimitHeaders } from '../limits/index.js';
 import type { ModelCatalog } from '../routing/model-catalog.js';
 import { sseErrorThenDone } from '../stream/sse-writer.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -20,7 +23,10 @@ export interface HttpDeps {
   config: Config;
   catalog: ModelCatalog;
   chatCompletions: ChatCompletionsHandler;
-  authenticate(authorization: string | undefined): Principal | Promise<Principal>;
+  /** Step 3 (never throws) and step 5 (throws the §6 errors) of the pipeline. */
+  auth: Pick<KeyAuthenticator, 'lookup' | 'verdict'>;
+  /** Step 4; `undefined` decisions (internal key) set no headers. */
+  rateLimiter: Pick<RateLimiter, 'check'>;
   logger: Logger;
   metrics: Metrics;
   ids: Ids;
@@ -41,11 +47,14 @@ export interface FinishedRequest {
   receivedAtMs: number;
   userAgent: string | undefined;
   clientIp: string;
+  rateLimitSubject: RateLimitSubject | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | undefined;
+    rateLimitSubject: RateLimitSubject | undefined;
+    clientIp: string;
     /** Set for every routed (non-public) request by the onRequest hook. */
     record: RequestRecord | undefined;
     receivedAtMs: number;
@@ -81,6 +90,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.server.headersTimeout = config.server.headersTimeoutMs;
 
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('rateLimitSubject', undefined);
+  app.decorateRequest('clientIp', '');
   app.decorateRequest('record', undefined);
   app.decorateRequest('receivedAtMs', 0);
   app.decorateRequest('startedAt', 0);
@@ -146,7 +157,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       latencyMs,
       receivedAtMs: request.receivedAtMs,
       userAgent: request.headers['user-agent'],
-      clientIp: request.ip,
+      clientIp: request.clientIp,
+      rateLimitSubject: request.rateLimitSubject,
     });
   };
 
@@ -160,8 +172,19 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       return;
     }
     request.record = newRequestRecord(endpointOf(request.method, path));
+    request.clientIp = clientIpOf(
+      { socketAddress: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
+      config.server.trustProxy,
+    );
     if (deps.isDraining()) throw new GatewayError('shutting_down');
-    request.principal = await deps.authenticate(request.headers.authorization);
+    // SPEC §9.3: key lookup, then the rate limit (so floods of bad keys get 429), then the verdict.
+    const lookup = await deps.auth.lookup(request.headers.authorization, request.headers);
+    const subject = rateLimitSubjectOf(lookup, clock.now());
+    request.rateLimitSubject = subject;
+    const decision = await deps.rateLimiter.check(subject, request.clientIp);
+    if (decision) reply.headers(toRateLimitHeaders(decision));
+    if (decision && !decision.allowed) throw toRateLimitError(decision);
+    request.principal = deps.auth.verdict(lookup);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -231,6 +254,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       signal: abort.signal,
       receivedAtMs: request.receivedAtMs,
       record,
+      traceparent: typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
     });
     if (result.kind === 'json') {
       reply.headers(result.headers).type('application/json').send(result.body);

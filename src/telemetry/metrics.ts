@@ -1,11 +1,46 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+interface TelemetryStats {
+  queueDepth: number;
+  spoolBytes: number;
+  isStoreHealthy: boolean;
+}
+
 /** Prometheus metrics of SPEC §13.3. One registry per app so tests and instances do not share. */
 export function createMetrics() {
   const registry = new Registry();
   const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+  let telemetryStats: () => TelemetryStats | undefined = () => undefined;
+  new Gauge({
+    name: 'maniac_telemetry_queue_depth',
+    help: 'Request events waiting in memory.',
+    registers: [registry],
+    collect() {
+      this.set(telemetryStats()?.queueDepth ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'maniac_telemetry_spool_bytes',
+    help: 'Bytes of request events waiting in the local spool.',
+    registers: [registry],
+    collect() {
+      this.set(telemetryStats()?.spoolBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'maniac_telemetry_store_healthy',
+    help: '1 while request events reach the store directly, 0 while they are spooled.',
+    registers: [registry],
+    collect() {
+      this.set(telemetryStats()?.isStoreHealthy === false ? 0 : 1);
+    },
+  });
   return {
     registry,
+    /** Late-binds the telemetry gauges to the batcher, read at scrape time. */
+    bindTelemetry(stats: () => TelemetryStats | undefined) {
+      telemetryStats = stats;
+    },
     requests: new Counter({
       name: 'maniac_requests_total',
       help: 'Requests by endpoint, status, provider and model.',
@@ -68,6 +103,23 @@ export function createMetrics() {
     rateLimitFailOpen: new Counter({
       name: 'maniac_ratelimit_fail_open_total',
       help: 'Requests allowed because the limiter backend failed or was too slow.',
+      registers: [registry],
+    }),
+    telemetryBatchDuration: new Histogram({
+      name: 'maniac_telemetry_batch_duration_seconds',
+      help: 'Time to write one batch of request events, by target (sink or spool).',
+      labelNames: ['target'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+      registers: [registry],
+    }),
+    telemetrySpooled: new Counter({
+      name: 'maniac_telemetry_spooled_events_total',
+      help: 'Request events written to the local spool because the store was unavailable.',
+      registers: [registry],
+    }),
+    telemetryReplayed: new Counter({
+      name: 'maniac_telemetry_replayed_events_total',
+      help: 'Spooled request events written to the store after recovery.',
       registers: [registry],
     }),
     telemetryDropped: new Counter({

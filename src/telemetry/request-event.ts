@@ -30,6 +30,10 @@ export interface RequestRecord {
   usage?: Usage;
   usageSource?: 'upstream' | 'estimated';
   costUsd?: number | null;
+  /** Settled cost in micro-dollars (0 when nothing was produced). */
+  costMicros?: number;
+  /** The billing reservation held for this request, settled with its event. */
+  reservation?: { id: string; amountMicros: number };
   ttftMs?: number;
   upstreamLatencyMs?: number;
   outcome?: Outcome;

@@ -4,6 +4,8 @@ import { type Config, loadConfig } from '#src/config/config.js';
 import { allFakeFormats } from '#src/fake-upstream/all-formats.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '#src/fake-upstream/fake-upstream.js';
 import type { FinishedRequest } from '#src/http/server.js';
+import { createStore } from '#src/store/create-store.js';
+import type { Store } from '#src/store/repositories.js';
 import { createLogger } from '#src/telemetry/logger.js';
 
 export const internalKey = 'test-internal-key-0123456789abcdef0123';
@@ -33,6 +35,9 @@ export interface TestGatewayOptions {
   upstream?: FakeUpstream;
   /** Provider translations (defaults to the registry). */
   providers?: AppDeps['providers'];
+  /** Wraps the store the gateway uses (to make parts of it fail). */
+  wrapStore?(store: Store): Store;
+  clock?: AppDeps['clock'];
 }
 
 /**
@@ -47,6 +52,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'maniac-test-'));
   const file = {
+    storage: { spoolDir: join(dir, 'spool') },
     providers: {
       local: {
         type: 'openai-compatible',
@@ -86,8 +92,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
   });
   const finished: FinishedRequest[] = [];
-  const app = buildApp({
+  const store = options.wrapStore
+    ? options.wrapStore(await createStore(config.storage.databaseUrl))
+    : undefined;
+  const app = await buildApp({
     config,
+    ...(store ? { store } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     logger: createLogger('info', destination),
     providers: options.providers,
     onRequestFinished: (request) => finished.push(request),
@@ -104,6 +115,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     headers: { authorization: `Bearer ${internalKey}`, 'content-type': 'application/json' },
     async close() {
       await app.close();
+      await store?.close();
       if (!options.upstream) await fake.close();
     },
   };

@@ -1,0 +1,146 @@
+import type { ChatCompletionRequest } from '../api/wire/chat.js';
+import type { Clock } from '../clock.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { UpstreamTarget } from '../providers/provider.js';
+import type { BillingRepository } from '../store/repositories.js';
+import { estimateMicros, formatUsd } from './cost.js';
+import { countPromptTokens, imagePartsOf } from './prompt-tokens.js';
+
+/** Who pays: the caller's organization, project and key (a Principal fits). */
+export interface BillingSubject {
+  orgId: string;
+  projectId: string;
+  keyId: string;
+  isInternal: boolean;
+}
+
+/** A held worst-case amount, settled from actual usage when the request's event is written. */
+export interface Reservation {
+  id: string;
+  amountMicros: number;
+}
+
+export interface BillingGateOptions {
+  billing: BillingRepository;
+  mode: 'off' | 'prepaid';
+  clock: Clock;
+  newReservationId: () => string;
+  /** How long an organization's budget list is trusted before it is read again. */
+  budgetCacheTtlMs?: number;
+  onRejected?(code: string): void;
+}
+
+/** Thinking budgets of SPEC §4 by effort; reserved on top of the output cap. */
+const thinkingBudgetByEffort: Record<string, number> = {
+  minimal: 1024,
+  low: 2048,
+  medium: 8192,
+  high: 24576,
+};
+
+function thinkingBudgetOf(request: ChatCompletionRequest): number {
+  if (request.reasoning?.max_tokens !== undefined) return request.reasoning.max_tokens;
+  const effort = request.reasoning?.effort ?? request.reasoning_effort;
+  return effort ? (thinkingBudgetByEffort[effort] ?? 0) : 0;
+}
+
+/**
+ * The billing pre-flight of SPEC §8.1: estimate the worst case over every candidate, then reserve it
+ * atomically in the store (balance when prepaid, budgets always). Fail-closed: a store failure is
+ * 503 `billing_unavailable`. With billing off and no budget on the caller's organization, project or
+ * key, nothing is reserved and the store is not touched on the request path.
+ */
+export class BillingGate {
+  private readonly budgetScopes = new Map<string, { scopeIds: Set<string>; readAt: number }>();
+  private readonly budgetCacheTtlMs: number;
+
+  constructor(private readonly options: BillingGateOptions) {
+    this.budgetCacheTtlMs = options.budgetCacheTtlMs ?? 5000;
+  }
+
+  /** Forgets cached budget lists (after a budget changes on this instance). */
+  invalidateBudgets(orgId?: string): void {
+    if (orgId === undefined) this.budgetScopes.clear();
+    else this.budgetScopes.delete(orgId);
+  }
+
+  private async hasBudget(principal: BillingSubject): Promise<boolean> {
+    const now = this.options.clock.now();
+    let cached = this.budgetScopes.get(principal.orgId);
+    if (!cached || now - cached.readAt > this.budgetCacheTtlMs) {
+      const budgets = await this.options.billing.listBudgets({ orgId: principal.orgId, now });
+      cached = { scopeIds: new Set(budgets.map((budget) => budget.scopeId)), readAt: now };
+      this.budgetScopes.set(principal.orgId, cached);
+    }
+    return (
+      cached.scopeIds.has(principal.orgId) ||
+      cached.scopeIds.has(principal.projectId) ||
+      cached.scopeIds.has(principal.keyId)
+    );
+  }
+
+  /** Worst case over the candidates (SPEC §8.1), in micro-dollars. */
+  estimate(request: ChatCompletionRequest, candidates: UpstreamTarget[]): number {
+    const promptTokens = countPromptTokens(request);
+    const images = imagePartsOf(request);
+    const thinking = thinkingBudgetOf(request);
+    let worst = 0;
+    for (const { model } of candidates) {
+      const output =
+        (request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens ?? 4096) + thinking;
+      worst = Math.max(worst, estimateMicros(model.pricing, promptTokens, output, images));
+    }
+    return worst;
+  }
+
+  async reserve(
+    principal: BillingSubject,
+    request: ChatCompletionRequest,
+    candidates: UpstreamTarget[],
+  ): Promise<Reservation | undefined> {
+    if (principal.isInternal) return undefined;
+    try {
+      if (this.options.mode === 'off' && !(await this.hasBudget(principal))) return undefined;
+    } catch (error) {
+      throw new GatewayError('billing_unavailable', {}, { cause: error });
+    }
+    const reservation: Reservation = {
+      id: this.options.newReservationId(),
+      amountMicros: this.estimate(request, candidates),
+    };
+    let result: Awaited<ReturnType<BillingRepository['reserve']>>;
+    try {
+      result = await this.options.billing.reserve({
+        reservationId: reservation.id,
+        orgId: principal.orgId,
+        projectId: principal.projectId,
+        keyId: principal.keyId,
+        amountMicros: reservation.amountMicros,
+        prepaid: this.options.mode === 'prepaid',
+        now: this.options.clock.now(),
+      });
+    } catch (error) {
+      throw new GatewayError('billing_unavailable', {}, { cause: error });
+    }
+    if (result.ok) return reservation;
+    this.options.onRejected?.(result.code);
+    switch (result.code) {
+      case 'billing_not_configured':
+        throw new GatewayError('billing_not_configured');
+      case 'insufficient_credits':
+        throw new GatewayError('insufficient_credits', {
+          estimate: formatUsd(reservation.amountMicros),
+          available: formatUsd(Math.max(0, result.availableMicros ?? 0)),
+        });
+      case 'budget_exceeded': {
+        const budget = result.budget;
+        throw new GatewayError('budget_exceeded', {
+          scope: budget?.scope ?? 'org',
+          id: budget?.scopeId ?? principal.orgId,
+          period: budget?.period ?? 'total',
+          limit: formatUsd(budget?.limitMicros ?? 0),
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { BudgetPeriod, BudgetRecord, BudgetScope } from './repositories.js';
+import type { BudgetSpendTable, BudgetsTable, Database } from './schema.js';
+
+const dayMs = 86_400_000;
+export const budgetPeriods: readonly BudgetPeriod[] = ['day', 'month', 'total'];
+const scopeOrder: Record<BudgetScope, number> = { org: 0, project: 1, key: 2 };
+const periodOrder: Record<BudgetPeriod, number> = { day: 0, month: 1, total: 2 };
+
+/** Start of the UTC day or calendar month containing `now`; 0 for `total`. */
+export function periodStartOf(period: BudgetPeriod, now: number): number {
+  switch (period) {
+    case 'day':
+      return Math.floor(now / dayMs) * dayMs;
+    case 'month': {
+      const date = new Date(now);
+      return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+    }
+    case 'total':
+      return 0;
+  }
+}
+
+export interface SpendTarget {
+  orgId: string;
+  projectId: string | null;
+  keyId: string | null;
+}
+
+function scopesOf(target: SpendTarget): { scope: BudgetScope; scopeId: string }[] {
+  const scopes: { scope: BudgetScope; scopeId: string }[] = [{ scope: 'org', scopeId: target.orgId }];
+  if (target.projectId !== null) scopes.push({ scope: 'project', scopeId: target.projectId });
+  if (target.keyId !== null) scopes.push({ scope: 'key', scopeId: target.keyId });
+  return scopes;
+}
+
+/** Adds a settled amount to every scope × period counter of the request, in one statement. */
+export async function addSpend(db: Kysely<Database>, target: SpendTarget, amountMicros: number, now: number) {
+  const rows: BudgetSpendTable[] = scopesOf(target).flatMap(({ scope, scopeId }) =>
+    budgetPeriods.map((period) => ({
+      scope,
+      scope_id: scopeId,
+      period,
+      period_start: periodStartOf(period, now),
+      org_id: target.orgId,
+      spent_micros: amountMicros,
+    })),
+  );
+  await db
+    .insertInto('budget_spend')
+    .values(rows)
+    .onConflict((conflict) =>
+      conflict.columns(['scope', 'scope_id', 'period', 'period_start']).doUpdateSet((eb) => ({
+        spent_micros: eb('budget_spend.spent_micros', '+', eb.ref('excluded.spent_micros')),
+      })),
+    )
+    .execute();
+}
+
+/** Budgets as records, each with the spend of its period containing `now`; org → project → key order. */
+export async function withSpend(
+  db: Kysely<Database>,
+  budgets: readonly Selectable<BudgetsTable>[],
+  now: number,
+): Promise<BudgetRecord[]> {
+  if (budgets.length === 0) return [];
+  const spend = await db
+    .selectFrom('budget_spend')
+    .select(['scope', 'scope_id', 'period', 'spent_micros'])
+    .where((eb) =>
+      eb.or(
+        budgets.map((budget) =>
+          eb.and([
+            eb('scope', '=', budget.scope),
+            eb('scope_id', '=', budget.scope_id),
+            eb('period', '=', budget.period),
+            eb('period_start', '=', periodStartOf(budget.period, now)),
+          ]),
+        ),
+      ),
+    )
+    .execute();
+  const spentOf = new Map(
+    spend.map((row) => [`${row.scope}\n${row.scope_id}\n${row.period}`, row.spent_micros]),
+  );
+  return budgets
+    .map((budget) => ({
+      id: budget.id,
+      orgId: budget.org_id,
+      scope: budget.scope,
+      scopeId: budget.scope_id,
+      period: budget.period,
+      limitMicros: budget.limit_micros,
+      spentMicros: spentOf.get(`${budget.scope}\n${budget.scope_id}\n${budget.period}`) ?? 0,
+      createdAt: budget.created_at,
+      updatedAt: budget.updated_at,
+    }))
+    .sort(
+      (left, right) =>
+        scopeOrder[left.scope] - scopeOrder[right.scope] ||
+        periodOrder[left.period] - periodOrder[right.period] ||
+        left.scopeId.localeCompare(right.scopeId),
+    );
+}
+
+/** The budgets that apply to a request: its organization's, its project's and its key's. */
+export function applicableBudgets(db: Kysely<Database>, target: SpendTarget) {
+  return db
+    .selectFrom('budgets')
+    .selectAll()
+    .where('org_id', '=', target.orgId)
+    .where((eb) =>
+      eb.or(
+        scopesOf(target).map(({ scope, scopeId }) =>
+          eb.and([eb('scope', '=', scope), eb('scope_id', '=', scopeId)]),
+        ),
+      ),
+    )
+    .execute();
+}

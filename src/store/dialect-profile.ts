@@ -1,0 +1,43 @@
+import type { ColumnDefinitionBuilder, Expression, Kysely, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { Database } from './schema.js';
+
+/**
+ * Everything that differs between SQLite and PostgreSQL, implemented once in sqlite.ts and once in
+ * postgres.ts. Migrations and repositories are written once and call these; no query branches on
+ * the engine.
+ */
+export interface DialectProfile {
+  readonly name: 'sqlite' | 'postgres';
+  /** Type of a table's surrogate `pk` column (`integer` is SQLite's rowid alias). */
+  readonly rowIdType: 'integer' | 'bigint';
+  /** Makes `pk` database-generated: the rowid on SQLite, an identity column on PostgreSQL. */
+  rowId(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
+  /** `text` on SQLite, `jsonb` on PostgreSQL. */
+  readonly jsonType: 'text' | 'jsonb';
+  /** Bound parameters one statement may carry; multi-row inserts are chunked below it. */
+  readonly maxParameters: number;
+  /**
+   * `FOR UPDATE` where the engine has row locks. SQLite needs none: every transaction there begins
+   * `IMMEDIATE`, taking the database's write lock before its first read.
+   */
+  lockRows<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /** `FOR UPDATE SKIP LOCKED` where the engine has row locks (concurrent job claimers). */
+  lockRowsSkipLocked<DB, TB extends keyof DB, O>(
+    query: SelectQueryBuilder<DB, TB, O>,
+  ): SelectQueryBuilder<DB, TB, O>;
+  /** The JSON array in `column` (a reference such as `tags`) contains every one of `values`. */
+  jsonArrayContainsAll(column: string, values: readonly string[]): Expression<SqlBool>;
+  /** A unique or primary-key constraint rejected the statement. */
+  isUniqueViolation(error: unknown): boolean;
+  /**
+   * The schema unqualified names resolve to, where the engine has schemas. The migrator must be told:
+   * otherwise it takes a `kysely_migration` table in any other schema of the database for its own.
+   */
+  currentSchema(db: Kysely<Database>): Promise<string | undefined>;
+}
+
+/** An open database with the profile that goes with it. */
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  profile: DialectProfile;
+}

@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type SqlBool,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
+import type { DialectProfile, OpenedDatabase } from './dialect-profile.js';
+import { kyselyLogOf, type QueryListener } from './query-log.js';
+import type { Database } from './schema.js';
+
+const busyTimeoutMs = 5_000;
+
+/**
+ * `sqlite:./data/maniac.db`, `sqlite:///absolute/path.db`, `sqlite:/absolute/path.db` or
+ * `sqlite::memory:` → the path better-sqlite3 opens.
+ */
+export function sqlitePathOf(databaseUrl: string): string {
+  const rest = databaseUrl.replace(/^sqlite:/, '');
+  if (rest === ':memory:') return rest;
+  const path = rest.startsWith('//') ? rest.slice(2) : rest;
+  if (path === '') throw new Error(`No file in SQLite URL '${databaseUrl}'.`);
+  return resolve(path);
+}
+
+/**
+ * Kysely begins SQLite transactions with a plain (deferred) `BEGIN`, which takes the write lock only
+ * at the first write: two transactions that both read first can then fail with SQLITE_BUSY instead
+ * of waiting. `BEGIN IMMEDIATE` takes it up front, so a read-check-write transaction (billing) is
+ * atomic across processes and waits up to `busy_timeout` for the lock.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export const sqliteProfile: DialectProfile = {
+  name: 'sqlite',
+  rowIdType: 'integer',
+  // `integer primary key` (without AUTOINCREMENT) aliases the rowid: the cheapest key SQLite has.
+  rowId: (column) => column.primaryKey(),
+  jsonType: 'text',
+  // SQLITE_MAX_VARIABLE_NUMBER is 32 766 since SQLite 3.32.
+  maxParameters: 32_000,
+  lockRows: (query) => query,
+  lockRowsSkipLocked: (query) => query,
+  jsonArrayContainsAll(column, values) {
+    if (values.length === 0) return sql<SqlBool>`1 = 1`;
+    const each = values.map(
+      (value) => sql`exists (select 1 from json_each(${sql.ref(column)}) where value = ${value})`,
+    );
+    return sql<SqlBool>`(${sql.join(each, sql` and `)})`;
+  },
+  isUniqueViolation(error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+  currentSchema: async () => undefined,
+};
+
+/**
+ * Opens (creating its directory) an SQLite file in WAL mode: readers never block the writer,
+ * `synchronous=NORMAL` (durable at checkpoints, safe against corruption), foreign keys enforced.
+ */
+export function openSqlite(databaseUrl: string, onQuery?: QueryListener): OpenedDatabase {
+  const path = sqlitePathOf(databaseUrl);
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new BetterSqlite3(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database }),
+    ...kyselyLogOf(onQuery),
+  });
+  return { db, profile: sqliteProfile };
+}

@@ -1,0 +1,11 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { DialectProfile } from './dialect-profile.js';
+import type { Database } from './schema.js';
+
+/** What every repository implementation is built from. */
+export interface StoreContext {
+  db: Kysely<Database>;
+  profile: DialectProfile;
+  clock: Clock;
+}

@@ -1,0 +1,40 @@
+import type { EventSink } from './event-sink.js';
+import type { RequestEvent } from './request-event.js';
+
+/** The store's `requestEvents.insertMany`: insert-or-ignore by event id. */
+export interface EventTable {
+  insertMany(events: readonly RequestEvent[]): Promise<unknown>;
+}
+
+/** The store's `billing.settle`: idempotent by `eventId`; rejects only when the store is unavailable. */
+export interface SettlementLedger {
+  settle(input: {
+    reservationId: string;
+    eventId: string;
+    actualMicros: number;
+    now: number;
+  }): Promise<unknown>;
+}
+
+/**
+ * The sink the batcher writes to: stores the batch, then applies the settlements riding with its
+ * events (SPEC §8.2). Both steps are idempotent by event id, so a batch retried after any failure,
+ * or replayed from the spool, stores and charges each event once.
+ */
+export function createSettlingSink(table: EventTable, ledger: SettlementLedger): EventSink {
+  return {
+    async insertMany(events) {
+      await table.insertMany(events);
+      for (const event of events) {
+        if (!event.settlement) continue;
+        await ledger.settle({
+          reservationId: event.settlement.reservation_id,
+          eventId: event.id,
+          actualMicros: event.settlement.actual_usd_micros,
+          // The spend belongs to the request's budget period, even when settled on replay after an outage.
+          now: event.ts,
+        });
+      }
+    },
+  };
+}
