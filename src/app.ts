@@ -44,6 +44,8 @@ export interface App {
   store: Store;
   auth: KeyAuthenticator;
   billing: BillingGate;
+  /** Container routes, cached briefly; platform endpoints invalidate what they change. */
+  containers: ContainerRouter;
   /** Starts background work (telemetry, discovery) and marks the app ready. */
   start(): Promise<void>;
   /** Listens on the configured host and port; returns the bound address. */
@@ -103,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     newReservationId: () => `rsv_${randomBase62(24)}`,
     onRejected: (code) => metrics.billingRejections.inc({ code }),
   });
+  const containers = new ContainerRouter(store.containers, clock);
   const chatCompletions = new ChatCompletionsHandler({
     config,
     catalog,
@@ -111,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ids,
     clock,
     billing,
+    containers,
   });
   let telemetry: TelemetryBatcher | undefined;
   let state: 'starting' | 'ready' | 'draining' = 'starting';
@@ -167,6 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     store,
     auth,
     billing,
+    containers,
     async start() {
       telemetry = await openTelemetryBatcher({
         sink: createSettlingSink(store.requestEvents, store.billing),
