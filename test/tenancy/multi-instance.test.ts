@@ -35,7 +35,8 @@ beforeAll(async () => {
   const config = {
     billing: { mode: 'prepaid' },
     // One-day windows: the test cannot straddle a window boundary except at midnight UTC.
-    rateLimit: { windowSeconds: 86_400, orgLimit: 10 },
+    // A generous limiter timeout: under a loaded test machine a slow Redis reply would fail open.
+    rateLimit: { windowSeconds: 86_400, orgLimit: 10, timeoutMs: 5000 },
     providers: {
       local: { type: 'openai-compatible', baseUrl: fake.url, apiKeyEnv: 'LOCAL_KEY', models: ['echo'] },
     },
