@@ -54,6 +54,8 @@ export interface App {
   flushTelemetry(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish up to the drain deadline, flushes, releases all. */
   close(): Promise<void>;
+  /** A second signal: spool queued request events without waiting for the store, then return. */
+  closeNow(): Promise<void>;
 }
 
 /** Wires implementations together. Tests call this directly; main.ts and the CLI too. */
@@ -132,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     deps.onRequestFinished?.(finished);
   };
 
-  const server = buildHttpServer({
+  const http = buildHttpServer({
     config,
     catalog,
     chatCompletions,
@@ -151,7 +153,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }),
     isDraining: () => state === 'draining',
     onRequestFinished,
+    admin: {
+      store,
+      revoke: (id) => auth.propagateRevocation(id),
+      onBudgetChanged: (orgId) => billing.invalidateBudgets(orgId),
+      clock,
+    },
   });
+  const server = http.app;
 
   const touchKeys = setInterval(() => {
     const used = auth.drainUsedKeys();
@@ -218,19 +227,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     async flushTelemetry() {
       await telemetry?.flush();
     },
+    async closeNow() {
+      state = 'draining';
+      await telemetry?.close({ spoolOnly: true });
+    },
     async close() {
+      // SPEC §13.5: unready, stop listening, let in-flight work finish until the drain deadline,
+      // then end open streams in-band, flush the request log, release everything.
       state = 'draining';
       stopDiscovery();
       clearInterval(touchKeys);
-      const drain = server.close();
+      const drained = server.close();
       let deadlineTimer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        deadlineTimer = setTimeout(() => {
-          server.server.closeAllConnections();
-          resolve();
-        }, config.shutdown.drainTimeoutMs);
+      const deadline = new Promise<'deadline'>((resolve) => {
+        deadlineTimer = setTimeout(() => resolve('deadline'), config.shutdown.drainTimeoutMs);
       });
-      await Promise.race([drain, deadline]);
+      if ((await Promise.race([drained, deadline])) === 'deadline') {
+        http.stopStreams();
+        server.server.closeIdleConnections();
+        const forced = setTimeout(() => server.server.closeAllConnections(), 1000);
+        await drained;
+        clearTimeout(forced);
+      }
       clearTimeout(deadlineTimer);
       await telemetry?.close();
       await upstream.close();

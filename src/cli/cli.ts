@@ -4,6 +4,7 @@ import { buildApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig } from '../config/config.js';
 import { buildOpenApiDocument } from '../http/openapi.js';
 import { ModelCatalog, readBuiltInCatalog, toPublicModel } from '../routing/model-catalog.js';
+import { runManagementCommand } from './management-commands.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -31,6 +32,11 @@ Commands:
   models list    List the model catalog
   openapi        Print the OpenAPI document of the HTTP API
   fake-upstream  Run the fake provider used by the tests and the benchmark
+  orgs           Organizations: create | list | show | disable | enable
+  projects       Projects: create | list
+  keys           API keys: create | list | disable | revoke
+  credits        Prepaid credits: add | balance
+  budgets        Spend budgets: set | list
 
 Options:
   -c, --config FILE   Configuration file (YAML or JSON); also MANIAC_CONFIG
@@ -117,13 +123,17 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   let isStopping = false;
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      if (isStopping) process.exit(0);
+      if (isStopping) {
+        // A second signal: spool what is queued and leave at once.
+        void app.closeNow().finally(() => process.exit(0));
+        return;
+      }
       isStopping = true;
       app.logger.info({ signal }, 'draining');
       void app.close().then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
   return 0;
 }
@@ -229,6 +239,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (command.startsWith('-')) return await serve(argv, io);
+    const managed = await runManagementCommand(command, rest, io);
+    if (managed !== undefined) return managed;
     switch (command) {
       case 'serve':
         return await serve(rest, io);

@@ -141,6 +141,24 @@ export const catalog = {
     message: "No container found with id '{id}'.",
     when: "Container in the path not in the caller's project (wire code `container_not_found`).",
   },
+  organization_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: "No organization found with id '{id}'.",
+    when: 'Admin API and CLI: unknown organization id or name.',
+  },
+  project_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: "No project found with id '{id}'.",
+    when: 'Admin API and CLI: unknown project id.',
+  },
+  key_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: "No API key found with id '{id}'.",
+    when: 'Admin API and CLI: unknown key id.',
+  },
   trace_not_found: {
     status: 404,
     type: 'not_found_error',

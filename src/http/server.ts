@@ -14,6 +14,7 @@ import { sseErrorThenDone } from '../stream/sse-writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { newRequestRecord, type RequestRecord } from '../telemetry/request-event.js';
+import { type AdminRouteDeps, registerAdminRoutes } from './admin-routes.js';
 import { toGatewayError } from './error-reply.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { requestIdFrom } from './request-id.js';
@@ -34,6 +35,8 @@ export interface HttpDeps {
   /** Readiness, as SPEC §13.3 defines it. */
   readiness(): { status: 'ready' | 'starting' | 'draining'; checks: Record<string, 'ok' | 'degraded'> };
   isDraining(): boolean;
+  /** The admin API (docs/admin.md); it answers only when `auth.adminToken` is set. */
+  admin?: Omit<AdminRouteDeps, 'adminToken'>;
   /** Called once per /v1 request with its finished record (telemetry hooks in here). */
   onRequestFinished?(request: FinishedRequest): void;
 }
@@ -71,9 +74,18 @@ function pathOf(url: string): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+export interface HttpServer {
+  app: FastifyInstance;
+  /** Ends every open stream now with the in-band `shutting_down` error (the drain deadline). */
+  stopStreams(): void;
+  /** Streams still open. */
+  openStreams(): number;
+}
+
 /** Only src/http imports the framework. Everything here adapts Fastify to the api/ handlers. */
-export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+export function buildHttpServer(deps: HttpDeps): HttpServer {
   const { config, logger, metrics, clock } = deps;
+  const activeStreams = new Set<AbortController>();
   const app = Fastify({
     logger: false,
     bodyLimit: config.server.maxBodyBytes,
@@ -167,7 +179,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     request.startedAt = clock.monotonic();
     reply.header('x-request-id', request.id);
     const path = pathOf(request.url);
-    if (publicPaths.has(path)) {
+    if (publicPaths.has(path) || /^\/+admin(?:\/|$)/.test(path)) {
       request.isFinished = true;
       return;
     }
@@ -189,6 +201,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     if (!request.isFinished && request.record) finish(request, reply.statusCode);
+    // While draining, a kept-alive connection is closed once its answer is out, so close() ends.
+    if (deps.isDraining()) request.raw.socket?.end();
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -239,6 +253,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   };
   app.register(v1, { prefix: '/v1' });
   app.register(v1, { prefix: '/api/v1' });
+  if (deps.admin) app.register(registerAdminRoutes, { ...deps.admin, adminToken: config.auth.adminToken });
 
   async function handleChat(request: FastifyRequest, reply: FastifyReply) {
     const abort = new AbortController();
@@ -270,12 +285,22 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       'x-accel-buffering': 'no',
     });
     metrics.streamsInFlight.inc();
+    const drainDeadline = new AbortController();
+    activeStreams.add(drainDeadline);
     try {
-      await pipeFrames(raw, result.frames, config.stream.keepAliveMs);
+      const outcome = await pipeFrames(raw, result.frames, config.stream.keepAliveMs, drainDeadline.signal);
+      if (outcome === 'stopped') {
+        abort.abort(new Error('shutting down'));
+        record.outcome = 'stream_error';
+        record.errorType = 'api_error';
+        record.errorCode = 'shutting_down';
+        if (!raw.destroyed) raw.write(sseErrorThenDone(new GatewayError('shutting_down').toEnvelope()));
+      }
     } catch (error) {
       logger.error({ request_id: request.id, err: error }, 'stream failed');
       if (!raw.destroyed) raw.write(sseErrorThenDone(new GatewayError('internal_error').toEnvelope()));
     } finally {
+      activeStreams.delete(drainDeadline);
       metrics.streamsInFlight.dec();
       if (!raw.writableEnded) raw.end();
       if (record.ttftMs !== undefined && record.provider) {
@@ -285,11 +310,18 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
         );
       }
       finish(request, 200);
+      if (deps.isDraining()) raw.socket?.end();
     }
     return reply;
   }
 
-  return app;
+  return {
+    app,
+    stopStreams() {
+      for (const stream of activeStreams) stream.abort();
+    },
+    openStreams: () => activeStreams.size,
+  };
 }
 
 function endpointOf(method: string, path: string): string {
