@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ChatCompletionsHandler } from './api/chat-completions.js';
+import { createRegisteredGenerator } from './api/registered-generation.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
 import { RedisRevocationBus } from './auth/redis-revocation-bus.js';
 import { BillingGate } from './billing/billing-gate.js';
@@ -153,6 +154,31 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }),
     isDraining: () => state === 'draining',
     onRequestFinished,
+    platform: {
+      store,
+      catalog,
+      clock,
+      containers: config.containers,
+      flush: async () => {
+        await telemetry?.flush();
+      },
+      onContainerChanged: (projectId, label) => containers.invalidate(projectId, label),
+      logger,
+      generate: createRegisteredGenerator({
+        chatCompletions,
+        store,
+        ids,
+        clock,
+        onFinished: (generation) =>
+          onRequestFinished({
+            ...generation,
+            userAgent: undefined,
+            clientIp: '',
+            rateLimitSubject: undefined,
+          }),
+        onError: (error) => logger.error({ err: error }, 'registered completion generation failed'),
+      }),
+    },
     admin: {
       store,
       revoke: (id) => auth.propagateRevocation(id),
@@ -171,6 +197,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   }, 10_000);
   touchKeys.unref();
+
+  // Retention (SPEC §10): daily purge of old events and bodies; reservations a crashed process
+  // left open are released once they are older than any request could run.
+  const dayMs = 86_400_000;
+  let lastPurgeAt = clock.now();
+  const maintenance = setInterval(() => {
+    const now = clock.now();
+    store.billing.releaseStale(now - config.timeouts.totalMs - 300_000, now).catch((error: unknown) => {
+      logger.warn({ error: String(error) }, 'releasing stale reservations failed');
+    });
+    if (now - lastPurgeAt < dayMs) return;
+    lastPurgeAt = now;
+    Promise.all([
+      store.requestEvents.purge({ before: now - 90 * dayMs, bodiesBefore: now - 30 * dayMs }),
+      store.responses.purge(now - 30 * dayMs),
+    ]).catch((error: unknown) => logger.warn({ error: String(error) }, 'retention purge failed'));
+  }, 60_000);
+  maintenance.unref();
 
   return {
     server,
@@ -237,6 +281,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       state = 'draining';
       stopDiscovery();
       clearInterval(touchKeys);
+      clearInterval(maintenance);
       const drained = server.close();
       let deadlineTimer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {

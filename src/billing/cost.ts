@@ -45,7 +45,8 @@ export function actualCost(pricing: Pricing, usage: Usage, images: number): Actu
     [cached, pricing.cache_read ?? pricing.input],
     [cacheWrite, pricing.cache_write ?? pricing.input],
     [usage.completion_tokens, pricing.output],
-    [1, pricing.request],
+    // An unknown per-request price is no per-request fee, not an unknown cost.
+    [pricing.request === null ? 0 : 1, pricing.request],
     [images, pricing.image],
   ];
   let usd = 0;

@@ -4,7 +4,9 @@ import { buildApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig } from '../config/config.js';
 import { buildOpenApiDocument } from '../http/openapi.js';
 import { ModelCatalog, readBuiltInCatalog, toPublicModel } from '../routing/model-catalog.js';
+import { migrateStore } from '../store/create-store.js';
 import { runManagementCommand } from './management-commands.js';
+import { runPlatformCommand } from './platform-commands.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -28,6 +30,7 @@ Usage: maniac-gateway [command] [options]
 
 Commands:
   serve          Start the gateway (default)
+  migrate        Apply pending database migrations
   config check   Validate the configuration and print a summary
   models list    List the model catalog
   openapi        Print the OpenAPI document of the HTTP API
@@ -37,6 +40,8 @@ Commands:
   keys           API keys: create | list | disable | revoke
   credits        Prepaid credits: add | balance
   budgets        Spend budgets: set | list
+  usage          Usage and cost by day, hour, model, container or key
+  export completions  Stored completions as fine-tuning JSONL
 
 Options:
   -c, --config FILE   Configuration file (YAML or JSON); also MANIAC_CONFIG
@@ -54,6 +59,10 @@ Options:
   -p, --port PORT          Listen port (default 8080); MANIAC_PORT
   --database-url URL       sqlite:./data/maniac.db (default) or postgres://...; MANIAC_DATABASE_URL
   -h, --help               This help
+`,
+  migrate: `Usage: maniac-gateway migrate [--config FILE] [--database-url URL] [--json]
+
+Apply pending migrations to the database (they also run when the gateway starts).
 `,
   config: `Usage: maniac-gateway config check [--config FILE] [--json]
 
@@ -153,6 +162,19 @@ function catalogFor(configPath: string | undefined): {
   return { catalog, config };
 }
 
+async function migrate(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...commonOptions, 'database-url': { type: 'string' } } });
+  if (values.help) {
+    io.out(usage.migrate as string);
+    return 0;
+  }
+  const config = loadConfig(configOptions(values));
+  const applied = await migrateStore(config.storage.databaseUrl);
+  if (values.json) io.out(`${JSON.stringify({ applied })}\n`);
+  else io.out(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
+  return 0;
+}
+
 async function configCheck(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: commonOptions });
   if (values.help) {
@@ -239,11 +261,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (command.startsWith('-')) return await serve(argv, io);
-    const managed = await runManagementCommand(command, rest, io);
+    const managed =
+      (await runManagementCommand(command, rest, io)) ?? (await runPlatformCommand(command, rest, io));
     if (managed !== undefined) return managed;
     switch (command) {
       case 'serve':
         return await serve(rest, io);
+      case 'migrate':
+        return await migrate(rest, io);
       case 'config':
         if (rest[0] === 'check') return await configCheck(rest.slice(1), io);
         io.out(usage.config as string);

@@ -17,6 +17,7 @@ import { newRequestRecord, type RequestRecord } from '../telemetry/request-event
 import { type AdminRouteDeps, registerAdminRoutes } from './admin-routes.js';
 import { toGatewayError } from './error-reply.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { type PlatformDeps, registerPlatformRoutes } from './platform-routes.js';
 import { requestIdFrom } from './request-id.js';
 import { pipeFrames } from './stream-reply.js';
 
@@ -35,6 +36,8 @@ export interface HttpDeps {
   /** Readiness, as SPEC §13.3 defines it. */
   readiness(): { status: 'ready' | 'starting' | 'draining'; checks: Record<string, 'ok' | 'degraded'> };
   isDraining(): boolean;
+  /** The platform endpoints of SPEC §11 (stored completions, containers, traces, usage). */
+  platform?: PlatformDeps;
   /** The admin API (docs/admin.md); it answers only when `auth.adminToken` is set. */
   admin?: Omit<AdminRouteDeps, 'adminToken'>;
   /** Called once per /v1 request with its finished record (telemetry hooks in here). */
@@ -250,6 +253,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
       return retrieveModel(deps.catalog, decodeURIComponent(raw));
     });
     scope.post('/chat/completions', async (request, reply) => handleChat(request, reply));
+    if (deps.platform) registerPlatformRoutes(scope, deps.platform);
   };
   app.register(v1, { prefix: '/v1' });
   app.register(v1, { prefix: '/api/v1' });

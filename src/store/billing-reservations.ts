@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { addSpend, applicableBudgets, withSpend } from './budget-spend.js';
 import type { DialectProfile } from './dialect-profile.js';
+import { toText } from './json-column.js';
 import type { BillingRepository, ReserveInput } from './repositories.js';
 import type { Database } from './schema.js';
 
@@ -85,8 +86,10 @@ type ReservationMethods = Pick<BillingRepository, 'reserve' | 'settle' | 'releas
 
 export function createReservationMethods(db: Kysely<Database>, profile: DialectProfile): ReservationMethods {
   return {
-    async reserve(input: ReserveInput) {
-      assertMicros(input.amountMicros);
+    async reserve(request: ReserveInput) {
+      if (!Number.isFinite(request.amountMicros))
+        throw new RangeError(`Cannot reserve ${request.amountMicros}.`);
+      const input = { ...request, amountMicros: Math.ceil(request.amountMicros) };
       return db.transaction().execute(async (trx) => {
         const account = await lockAccount(trx, profile, input.orgId, input.now);
         if (account === undefined) return { ok: false, code: 'billing_not_configured' } as const;
@@ -128,8 +131,13 @@ export function createReservationMethods(db: Kysely<Database>, profile: DialectP
       });
     },
 
-    async settle(input) {
-      assertMicros(input.actualMicros);
+    async settle(request) {
+      if (!Number.isFinite(request.actualMicros)) return 'invalid_amount' as const;
+      const input = {
+        ...request,
+        eventId: toText(request.eventId),
+        actualMicros: Math.round(request.actualMicros),
+      };
       return db.transaction().execute(async (trx) => {
         const found = await trx
           .selectFrom('billing_reservations')

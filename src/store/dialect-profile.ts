@@ -30,6 +30,11 @@ export interface DialectProfile {
   /** A unique or primary-key constraint rejected the statement. */
   isUniqueViolation(error: unknown): boolean;
   /**
+   * The statement's data was refused (a constraint, a value out of range, a limit), as opposed to
+   * the database being unreachable or busy: retrying the same rows can never succeed.
+   */
+  isDataError(error: unknown): boolean;
+  /**
    * The schema unqualified names resolve to, where the engine has schemas. The migrator must be told:
    * otherwise it takes a `kysely_migration` table in any other schema of the database for its own.
    */

@@ -146,12 +146,21 @@ export interface PurgeResult {
   clearedBodies: number;
 }
 
+export interface InsertManyResult {
+  /** Rows added; events already stored (same `id`) are not counted. */
+  inserted: number;
+  /** Events the database can never accept (e.g. a value over a column limit), skipped, for logging. */
+  rejected: { id: string; reason: string }[];
+}
+
 export interface RequestEventRepository {
   /**
    * Multi-row insert-or-ignore by `id`, in one transaction: replaying a batch (spool) adds nothing.
-   * `settlement` is not stored; the caller settles it through `billing.settle`. Returns rows added.
+   * Rejects only when the store is unavailable: rows the database refuses are skipped and reported,
+   * the rest stored, so a replayed batch never fails forever. `settlement` is not stored; the caller
+   * settles it through `billing.settle`.
    */
-  insertMany(events: readonly RequestEvent[]): Promise<number>;
+  insertMany(events: readonly RequestEvent[]): Promise<InsertManyResult>;
   /** The event as stored (latencies rounded to whole ms), or `undefined`. */
   get(orgId: string, id: string): Promise<RequestEvent | undefined>;
   /** Newest first. */

@@ -38,6 +38,12 @@ export const postgresProfile: DialectProfile = {
   isUniqueViolation(error) {
     return (error as { code?: unknown } | null)?.code === '23505';
   },
+  isDataError(error) {
+    // SQLSTATE classes 22 (data exception), 23 (integrity constraint), 54 (program limit, e.g. an
+    // index entry over the btree maximum).
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^(22|23|54)/.test(code);
+  },
   async currentSchema(db) {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
     return rows[0]?.schema;

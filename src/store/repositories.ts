@@ -174,6 +174,7 @@ export interface ReserveInput {
   orgId: string;
   projectId: string | null;
   keyId: string | null;
+  /** Worst-case estimate; a fraction is rounded up. */
   amountMicros: number;
   /** `billing.mode === 'prepaid'`: check the balance too. Budgets are checked in every mode. */
   prepaid: boolean;
@@ -201,7 +202,8 @@ export interface SettleInput {
   now: number;
 }
 
-export type SettleResult = 'settled' | 'duplicate' | 'unknown_reservation';
+/** `invalid_amount`: `actualMicros` was not a finite number; nothing was written. */
+export type SettleResult = 'settled' | 'duplicate' | 'unknown_reservation' | 'invalid_amount';
 
 export interface BillingRepository {
   /**
@@ -235,7 +237,11 @@ export interface BillingRepository {
    * holds the amount as an open reservation. Serialized per organization across processes.
    */
   reserve(input: ReserveInput): Promise<ReserveResult>;
-  /** Debit, budget spend and reservation release in one transaction, idempotent by `eventId`. */
+  /**
+   * Debit, budget spend and reservation release in one transaction, idempotent by `eventId`.
+   * Fractional micro-dollars are rounded. Rejects only when the store is unavailable (the telemetry
+   * spool replays settlements), so bad input is answered, not thrown.
+   */
   settle(input: SettleInput): Promise<SettleResult>;
   /** Drops an open reservation without charging. `false` when it was not open. */
   release(reservationId: string, now: number): Promise<boolean>;

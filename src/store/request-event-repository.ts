@@ -1,8 +1,10 @@
+import type { Insertable, Kysely } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
 import { getCompletion, listCompletions, streamCompletions } from './completion-queries.js';
 import { chunkRows } from './json-column.js';
-import type { RequestEventRepository } from './repositories.js';
+import type { InsertManyResult, RequestEventRepository } from './repositories.js';
 import { fromEventRow, toEventRow } from './request-event-rows.js';
+import type { Database, RequestEventsTable } from './schema.js';
 import type { StoreContext } from './store-context.js';
 import { getTrace, listTraces } from './trace-queries.js';
 import { usage } from './usage-queries.js';
@@ -11,23 +13,53 @@ import { usage } from './usage-queries.js';
 const purgeBatch = 5_000;
 const defaultExportPage = 500;
 
+function insertRows(db: Kysely<Database>, rows: Insertable<RequestEventsTable>[]): Promise<number> {
+  return db
+    .insertInto('request_events')
+    .values(rows)
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .executeTakeFirst()
+    .then((result) => Number(result.numInsertedOrUpdatedRows ?? 0));
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function createRequestEventRepository({ db, profile }: StoreContext): RequestEventRepository {
   return {
     async insertMany(events: readonly RequestEvent[]) {
-      if (events.length === 0) return 0;
-      const rows = events.map(toEventRow);
-      return db.transaction().execute(async (trx) => {
-        let inserted = 0;
-        for (const chunk of chunkRows(rows, profile.maxParameters)) {
-          const result = await trx
-            .insertInto('request_events')
-            .values(chunk)
-            .onConflict((conflict) => conflict.column('id').doNothing())
-            .executeTakeFirst();
-          inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+      const rows: Insertable<RequestEventsTable>[] = [];
+      const rejected: InsertManyResult['rejected'] = [];
+      for (const event of events) {
+        try {
+          rows.push(toEventRow(event));
+        } catch (error) {
+          rejected.push({ id: event.id, reason: reasonOf(error) });
         }
-        return inserted;
-      });
+      }
+      if (rows.length === 0) return { inserted: 0, rejected };
+      try {
+        const inserted = await db.transaction().execute(async (trx) => {
+          let count = 0;
+          for (const chunk of chunkRows(rows, profile.maxParameters)) count += await insertRows(trx, chunk);
+          return count;
+        });
+        return { inserted, rejected };
+      } catch (error) {
+        if (!profile.isDataError(error)) throw error;
+      }
+      // Some row spoiled the batch: store the rows one by one and report the ones refused.
+      let inserted = 0;
+      for (const row of rows) {
+        try {
+          inserted += await insertRows(db, [row]);
+        } catch (error) {
+          if (!profile.isDataError(error)) throw error;
+          rejected.push({ id: row.id, reason: reasonOf(error) });
+        }
+      }
+      return { inserted, rejected };
     },
 
     async get(orgId, id) {

@@ -76,6 +76,10 @@ export const sqliteProfile: DialectProfile = {
     const code = (error as { code?: unknown } | null)?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
+  isDataError(error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+  },
   currentSchema: async () => undefined,
 };
 

@@ -141,9 +141,10 @@ export class UpstreamClient {
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
   }
 
+  /** Closes every pool, aborting what is still in flight (shutdown has drained by then). */
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(pools.map((pool) => pool.destroy()));
   }
 }

@@ -53,6 +53,15 @@ describe('maniac-gateway CLI', () => {
     expect(JSON.parse((await run(['openapi'])).out).openapi).toBe('3.1.0');
   });
 
+  it('migrate applies every migration once', async () => {
+    const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'maniac-migrate-')), 'db.sqlite')}`;
+    const first = await run(['migrate', '--database-url', url, '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out).applied).toContain('0001-tenancy');
+    const second = await run(['migrate', '--database-url', url, '--json']);
+    expect(JSON.parse(second.out)).toEqual({ applied: [] });
+  });
+
   it('rejects an unknown command', async () => {
     const result = await run(['frobnicate']);
     expect(result.code).toBe(2);

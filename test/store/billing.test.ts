@@ -177,6 +177,23 @@ for (const dialect of dialects) {
         expect(await fixture.store.billing.settle(settle)).toBe('unknown_reservation');
       });
 
+      it('answers bad amounts instead of throwing, and rounds fractions', async () => {
+        const tenant = await newTenant();
+        await fixture.store.billing.addCredits({ orgId: tenant.orgId, amountMicros: 100, now: 0 });
+        const reservation = reserveInput(tenant, 10.2);
+        expect(await fixture.store.billing.reserve(reservation)).toEqual({ ok: true });
+        expect(await fixture.store.billing.getBalance(tenant.orgId)).toMatchObject({ reservedMicros: 11 });
+        const settle = { reservationId: reservation.reservationId, eventId: uniqueName('evt'), now: 0 };
+        expect(await fixture.store.billing.settle({ ...settle, actualMicros: Number.NaN })).toBe(
+          'invalid_amount',
+        );
+        expect(await fixture.store.billing.settle({ ...settle, actualMicros: 4.6 })).toBe('settled');
+        expect(await fixture.store.billing.getBalance(tenant.orgId)).toMatchObject({
+          balanceMicros: 95,
+          reservedMicros: 0,
+        });
+      });
+
       it('of zero still releases the reservation', async () => {
         const tenant = await newTenant();
         await fixture.store.billing.addCredits({ orgId: tenant.orgId, amountMicros: 50, now: 0 });

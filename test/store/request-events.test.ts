@@ -83,10 +83,13 @@ for (const dialect of dialects) {
       it('stores each event once: a replayed batch adds only the new ones', async () => {
         const tenant = await newTenant();
         const events = [eventOf(tenant), eventOf(tenant), eventOf(tenant)];
-        expect(await fixture.store.requestEvents.insertMany(events)).toBe(3);
+        expect(await fixture.store.requestEvents.insertMany(events)).toEqual({ inserted: 3, rejected: [] });
         const extra = eventOf(tenant);
-        expect(await fixture.store.requestEvents.insertMany([...events, extra])).toBe(1);
-        expect(await fixture.store.requestEvents.insertMany([])).toBe(0);
+        expect(await fixture.store.requestEvents.insertMany([...events, extra])).toEqual({
+          inserted: 1,
+          rejected: [],
+        });
+        expect(await fixture.store.requestEvents.insertMany([])).toEqual({ inserted: 0, rejected: [] });
         const page = await fixture.store.requestEvents.listCompletions({
           projectId: tenant.projectId,
           limit: 10,
@@ -143,7 +146,10 @@ for (const dialect of dialects) {
           request_body: { messages: [{ role: 'user', content: 'x\0y\ud83d\ude00' }] },
         });
         const fine = eventOf(tenant);
-        expect(await fixture.store.requestEvents.insertMany([odd, fine])).toBe(2);
+        expect(await fixture.store.requestEvents.insertMany([odd, fine])).toEqual({
+          inserted: 2,
+          rejected: [],
+        });
         expect(await fixture.store.requestEvents.get(tenant.orgId, odd.id)).toMatchObject({
           model_requested: 'gpt\uFFFD-4o',
           metadata: { note: 'a\uFFFDb', broken: '\uFFFD' },
@@ -153,12 +159,38 @@ for (const dialect of dialects) {
         });
       });
 
+      it('skip and report events the database refuses, storing the rest of the batch', async () => {
+        const tenant = await newTenant();
+        const circular: Record<string, unknown> = {};
+        circular.self = circular;
+        const unserializable = eventOf(tenant, { metadata: circular });
+        // A spooled event from an older build could lack a required field; the type cannot say so.
+        const missingEndpoint = { ...eventOf(tenant), endpoint: null } as unknown as RequestEvent;
+        const good = [eventOf(tenant), eventOf(tenant)] as const;
+        const result = await fixture.store.requestEvents.insertMany([
+          good[0],
+          unserializable,
+          missingEndpoint,
+          good[1],
+        ]);
+        expect(result.inserted).toBe(2);
+        expect(result.rejected.map((rejection) => rejection.id)).toEqual([
+          unserializable.id,
+          missingEndpoint.id,
+        ]);
+        expect(result.rejected.every((rejection) => rejection.reason.length > 0)).toBe(true);
+        for (const event of good) {
+          expect(await fixture.store.requestEvents.get(tenant.orgId, event.id)).toBeDefined();
+        }
+        expect(await fixture.store.requestEvents.get(tenant.orgId, missingEndpoint.id)).toBeUndefined();
+      });
+
       it('splits a batch larger than one statement may bind', async () => {
         const tenant = await newTenant();
         const events = Array.from({ length: 1_500 }, (_, index) =>
           eventOf(tenant, { ts: base + index, request_body: null, response_body: null }),
         );
-        expect(await fixture.store.requestEvents.insertMany(events)).toBe(1_500);
+        expect((await fixture.store.requestEvents.insertMany(events)).inserted).toBe(1_500);
         const page = await fixture.store.requestEvents.listCompletions({
           projectId: tenant.projectId,
           limit: 1,

@@ -8,6 +8,7 @@ const allMigrations = [
   '0003-request-events',
   '0004-containers',
   '0005-responses',
+  '0006-internal-org',
 ];
 
 for (const dialect of dialects) {

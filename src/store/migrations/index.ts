@@ -5,6 +5,7 @@ import * as billing from './0002-billing.js';
 import * as requestEvents from './0003-request-events.js';
 import * as containers from './0004-containers.js';
 import * as responses from './0005-responses.js';
+import * as internalOrg from './0006-internal-org.js';
 
 type Up = (db: Kysely<unknown>, profile: DialectProfile) => Promise<void>;
 
@@ -15,6 +16,7 @@ const steps: Record<string, Up> = {
   '0003-request-events': requestEvents.up,
   '0004-containers': containers.up,
   '0005-responses': responses.up,
+  '0006-internal-org': internalOrg.up,
 };
 
 /** The migrations with the engine's column types bound in. */
