@@ -63,6 +63,12 @@ export function buildOpenApiDocument() {
         },
       },
       '/v1/chat/completions': {
+        get: {
+          summary:
+            'List stored completions (filters: container, model, tag, trace_id, from, to, status, source)',
+          security,
+          responses: { '200': { description: 'List' }, ...common },
+        },
         post: {
           summary: 'Chat completion, JSON or SSE',
           security,
@@ -79,6 +85,82 @@ export function buildOpenApiDocument() {
             ...common,
             ...errorResponses(400, 402, 404, 502),
           },
+        },
+      },
+      '/v1/chat/completions/{id}': {
+        get: {
+          summary: 'One stored completion',
+          security,
+          responses: { '200': { description: 'Completion' }, ...common, ...errorResponses(404) },
+        },
+      },
+      '/v1/chat/completions/register': {
+        post: {
+          summary: 'Register externally produced completions',
+          security,
+          responses: { '200': { description: 'Registration' }, ...common, ...errorResponses(400) },
+        },
+      },
+      '/v1/containers': {
+        get: {
+          summary: 'List containers (?label= returns one)',
+          security,
+          responses: { '200': { description: 'List' }, ...common },
+        },
+        post: {
+          summary: 'Get or create a container by label',
+          security,
+          responses: {
+            '200': { description: 'Existing' },
+            '201': { description: 'Created' },
+            ...common,
+            ...errorResponses(400),
+          },
+        },
+      },
+      '/v1/containers/{label}': {
+        get: {
+          summary: 'One container',
+          security,
+          responses: { '200': { description: 'Container' }, ...common, ...errorResponses(404) },
+        },
+        patch: {
+          summary: 'Update model, system prompt or models',
+          security,
+          responses: { '200': { description: 'Container' }, ...common, ...errorResponses(400, 404) },
+        },
+        delete: {
+          summary: 'Delete a container',
+          security,
+          responses: { '200': { description: 'Deleted' }, ...common, ...errorResponses(404) },
+        },
+      },
+      '/v1/containers/{label}/models': {
+        post: {
+          summary: 'Attach models',
+          security,
+          responses: { '200': { description: 'Container' }, ...common, ...errorResponses(400, 404) },
+        },
+      },
+      '/v1/traces': {
+        get: {
+          summary: 'Traces aggregated by trace id',
+          security,
+          responses: { '200': { description: 'List' }, ...common },
+        },
+      },
+      '/v1/traces/{id}': {
+        get: {
+          summary: 'One trace with its requests in order',
+          security,
+          responses: { '200': { description: 'Trace' }, ...common, ...errorResponses(404) },
+        },
+      },
+      '/v1/usage': {
+        get: {
+          summary: 'Usage and cost (group_by day, hour, model, container, key)',
+          security,
+          responses: { '200': { description: 'Usage' }, ...common },
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },
