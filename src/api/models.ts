@@ -21,9 +21,17 @@ function integerParameter(
   return parsed;
 }
 
-/** GET /v1/models (SPEC §5.1): enabled entries sorted by id; `limit`/`offset` add `total`. */
-export function listModels(catalog: ModelCatalog, query: { limit?: string; offset?: string }): ModelList {
-  const models = catalog.list();
+/**
+ * GET /v1/models (SPEC §5.1): enabled entries sorted by id; `limit`/`offset` add `total`;
+ * `?container=` restricts the list to the models attached to that container (`containerModels`).
+ */
+export function listModels(
+  catalog: ModelCatalog,
+  query: { limit?: string; offset?: string },
+  containerModels?: readonly string[],
+): ModelList {
+  const attached = containerModels ? new Set(containerModels.map((id) => catalog.find(id))) : undefined;
+  const models = attached ? catalog.list().filter((model) => attached.has(model)) : catalog.list();
   const limit = integerParameter(query.limit, 'limit', 1, 1000);
   const offset = integerParameter(query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
   if (limit === undefined && offset === undefined) return { object: 'list', data: models.map(toPublicModel) };

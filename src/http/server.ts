@@ -245,9 +245,20 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openApi));
 
   const v1 = async (scope: FastifyInstance) => {
-    scope.get('/models', async (request) =>
-      listModels(deps.catalog, request.query as Record<string, string>),
-    );
+    scope.get('/models', async (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      if (query.container === undefined || !deps.platform) return listModels(deps.catalog, query);
+      const projectId = (request.principal as Principal).projectId;
+      const container = await deps.platform.store.containers
+        .get(projectId, query.container)
+        .catch((error: unknown) => {
+          throw new GatewayError('storage_unavailable', {}, { cause: error });
+        });
+      if (!container) {
+        throw new GatewayError('container_not_found', { label: query.container }, { param: 'container' });
+      }
+      return listModels(deps.catalog, query, [container.model, ...container.models]);
+    });
     scope.get('/models/*', async (request) => {
       const raw = (request.params as { '*': string })['*'];
       return retrieveModel(deps.catalog, decodeURIComponent(raw));

@@ -87,4 +87,22 @@ describe('container routes (SPEC §5.3)', () => {
     const other = await createTenant(gateway.app.store);
     expect((await chat({ model: 'maniac:support-bot', messages: [user] }, other.headers)).status).toBe(404);
   });
+
+  it('lists a container’s models with GET /v1/models?container=', async () => {
+    const response = await fetch(`${gateway.url}/v1/models?container=support-bot`, {
+      headers: tenant.headers,
+    });
+    const body = (await response.json()) as { data: { id: string }[] };
+    expect(body.data.map((model) => model.id)).toEqual(['local/echo', 'local/tools']);
+    const unknown = await fetch(`${gateway.url}/v1/models?container=nobody`, { headers: tenant.headers });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toEqual({
+      error: {
+        message: "No container found with label 'nobody'.",
+        type: 'invalid_request_error',
+        param: 'container',
+        code: 'container_not_found',
+      },
+    });
+  });
 });
