@@ -131,4 +131,20 @@ describe('two gateway processes on one PostgreSQL and one Redis', () => {
       expect(status).toBe(401);
     }
   });
+
+  it('read completions written by the other instance (after it drains on SIGTERM and flushes its log)', async () => {
+    const tenant = await createTenant(store, { orgRateLimit: 1000 });
+    await store.billing.addCredits({ orgId: tenant.orgId, amountMicros: 100_000_000, now: Date.now() });
+    const [first, second] = gateways as [GatewayProcess, GatewayProcess];
+    const written = (await (await chat(first, tenant.headers)).json()) as { id: string };
+    expect(await first.stop('SIGTERM')).toBe(0);
+    const read = await fetch(`${second.url}/v1/chat/completions/${written.id}`, { headers: tenant.headers });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({
+      id: written.id,
+      object: 'chat.completion',
+      model: 'local/echo',
+      source: 'gateway',
+    });
+  });
 });
