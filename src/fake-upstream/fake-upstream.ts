@@ -75,6 +75,7 @@ export class FakeUpstream extends EventEmitter {
   modelListRequests = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  private readonly responses = new Set<ServerResponse>();
   private readonly options: Required<Omit<FakeUpstreamOptions, 'port' | 'host'>>;
   url = '';
   origin = '';
@@ -90,7 +91,10 @@ export class FakeUpstream extends EventEmitter {
     this.server.keepAliveTimeout = 60_000;
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.emit('closed');
+      });
     });
   }
 
@@ -116,6 +120,46 @@ export class FakeUpstream extends EventEmitter {
 
   reset(): void {
     this.requests.length = 0;
+  }
+
+  /** Client connections open right now (idle keep-alive ones included). */
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  /** Answers begun and neither finished nor cut off: a client that went away left none of these. */
+  get openResponses(): number {
+    return this.responses.size;
+  }
+
+  /**
+   * Resolves true once at most `count` client connections are open, false if that has not happened
+   * within `timeoutMs` (a connection the client leaked, or one it keeps busy).
+   */
+  whenOpenSocketsAtMost(count: number, timeoutMs: number): Promise<boolean> {
+    return this.whenAtMost(() => this.sockets.size, count, timeoutMs);
+  }
+
+  /** Like `whenOpenSocketsAtMost`, for answers still in progress. */
+  whenOpenResponsesAtMost(count: number, timeoutMs: number): Promise<boolean> {
+    return this.whenAtMost(() => this.responses.size, count, timeoutMs);
+  }
+
+  private whenAtMost(measure: () => number, count: number, timeoutMs: number): Promise<boolean> {
+    if (measure() <= count) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const onClosed = () => {
+        if (measure() > count) return;
+        clearTimeout(timer);
+        this.off('closed', onClosed);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.off('closed', onClosed);
+        resolve(measure() <= count);
+      }, timeoutMs);
+      this.on('closed', onClosed);
+    });
   }
 
   async close(): Promise<void> {
@@ -177,7 +221,10 @@ export class FakeUpstream extends EventEmitter {
       isAborted: false,
     };
     this.requests.push(recorded);
+    this.responses.add(response);
     response.once('close', () => {
+      this.responses.delete(response);
+      this.emit('closed');
       if (!response.writableFinished) {
         recorded.isAborted = true;
         this.emit('aborted', recorded);
@@ -236,6 +283,17 @@ export class FakeUpstream extends EventEmitter {
           return;
         case 'oversized': {
           const filler = 'x'.repeat(this.options.oversizedBytes);
+          if (isStream) {
+            // One event of `oversizedBytes`: a gateway that buffers whole events must refuse it.
+            this.startStream(response);
+            const chunk = {
+              id: 'chatcmpl-huge',
+              object: 'chat.completion.chunk',
+              choices: [{ index: 0, delta: { role: 'assistant', content: filler }, finish_reason: null }],
+            };
+            response.end(format.frame(JSON.stringify(chunk)));
+            return;
+          }
           this.json(response, 200, {
             id: 'chatcmpl-huge',
             choices: [{ index: 0, message: { role: 'assistant', content: filler } }],
@@ -270,6 +328,7 @@ export class FakeUpstream extends EventEmitter {
           break;
       }
     }
+    if (!isStream && this.breakPlainBody(model, () => echo().json, response)) return;
     const transcript = isFaultScenario(model) ? undefined : readTranscript(format.name, model);
     if (!isStream) {
       if (transcript?.json) {
@@ -306,5 +365,28 @@ export class FakeUpstream extends EventEmitter {
       response.write(format.frame(lines[index] as string));
     }
     response.end(format.trailer);
+  }
+
+  /**
+   * The stream faults, played on a plain (non-streamed) answer: `stall-mid-stream` and
+   * `reset-mid-stream` send the headers and half the JSON body, then go silent or reset the socket;
+   * `malformed-sse` answers a plain request with a broken event stream. False for other scenarios.
+   */
+  private breakPlainBody(model: string, echoed: () => unknown, response: ServerResponse): boolean {
+    if (model === 'malformed-sse') {
+      this.startStream(response);
+      response.end('data: {"id":"chatcmpl-broken","choices":[{"delta":\n\n');
+      return true;
+    }
+    if (model !== 'stall-mid-stream' && model !== 'reset-mid-stream') return false;
+    const text = JSON.stringify(echoed() ?? { id: 'chatcmpl-fake', choices: [] });
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    const half = text.slice(0, Math.floor(text.length / 2));
+    if (model === 'stall-mid-stream') response.write(half);
+    else response.write(half, () => response.socket?.destroy());
+    return true;
   }
 }

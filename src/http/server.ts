@@ -15,6 +15,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { newRequestRecord, type RequestRecord } from '../telemetry/request-event.js';
 import { type AdminRouteDeps, registerAdminRoutes } from './admin-routes.js';
+import { defaultConsoleRootDir, isConsolePath, registerConsoleRoutes } from './console-routes.js';
 import { toGatewayError } from './error-reply.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { type PlatformDeps, registerPlatformRoutes } from './platform-routes.js';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   isDraining(): boolean;
   /** The platform endpoints of SPEC §11 (stored completions, containers, traces, usage). */
   platform?: PlatformDeps;
+  /** The built web console (docs/console.md); default dist/console. */
+  consoleRootDir?: string;
   /** The admin API (docs/admin.md); it answers only when `auth.adminToken` is set. */
   admin?: Omit<AdminRouteDeps, 'adminToken'>;
   /** Called once per /v1 request with its finished record (telemetry hooks in here). */
@@ -101,6 +104,14 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     requestTimeout: config.server.requestTimeoutMs,
     connectionTimeout: 0,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+    // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default.
+    http: {
+      connectionsCheckingInterval: Math.max(
+        50,
+        Math.min(1_000, Math.floor(config.server.headersTimeoutMs / 2)),
+      ),
+    },
+    clientErrorHandler: answerClientError,
   });
   app.server.headersTimeout = config.server.headersTimeoutMs;
 
@@ -128,6 +139,16 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     }
     if ((body as Buffer).length === 0) {
       done(null, undefined);
+      return;
+    }
+    if (isNestedDeeperThan(body as Buffer, maxJsonDepth)) {
+      done(
+        new GatewayError(
+          'invalid_value',
+          { param: 'body', reason: `nested deeper than ${maxJsonDepth} levels` },
+          { param: null },
+        ),
+      );
       return;
     }
     try {
@@ -182,7 +203,8 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     request.startedAt = clock.monotonic();
     reply.header('x-request-id', request.id);
     const path = pathOf(request.url);
-    if (publicPaths.has(path) || /^\/+admin(?:\/|$)/.test(path)) {
+    const isConsoleFile = isConsolePath(path) && (request.method === 'GET' || request.method === 'HEAD');
+    if (publicPaths.has(path) || /^\/+admin(?:\/|$)/.test(path) || isConsoleFile) {
       request.isFinished = true;
       return;
     }
@@ -269,6 +291,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   app.register(v1, { prefix: '/v1' });
   app.register(v1, { prefix: '/api/v1' });
   if (deps.admin) app.register(registerAdminRoutes, { ...deps.admin, adminToken: config.auth.adminToken });
+  app.register(registerConsoleRoutes, { rootDir: deps.consoleRootDir ?? defaultConsoleRootDir });
 
   async function handleChat(request: FastifyRequest, reply: FastifyReply) {
     const abort = new AbortController();
@@ -345,4 +368,45 @@ function endpointOf(method: string, path: string): string {
   if (rest === 'models') return 'models.list';
   if (rest.startsWith('models/')) return 'models.retrieve';
   return 'unknown';
+}
+
+/** Deeper bodies are refused: recursive JSON.stringify (size checks, upstream body, request log) would overflow. */
+const maxJsonDepth = 128;
+
+/** Whether JSON text nests `[`/`{` deeper than `limit`; one byte scan, strings skipped, no allocation. */
+function isNestedDeeperThan(bytes: Buffer, limit: number): boolean {
+  let depth = 0;
+  let isInString = false;
+  for (let index = 0; index < bytes.length; index++) {
+    const byte = bytes[index];
+    if (isInString) {
+      if (byte === 0x5c) index++;
+      else if (byte === 0x22) isInString = false;
+    } else if (byte === 0x22) isInString = true;
+    else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (byte === 0x5d || byte === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * HTTP the parser refuses (bad bytes, oversized headers) never reaches the router: answer it with the
+ * envelope (SPEC §9.1) instead of Fastify's own body; a header timeout just closes the connection.
+ */
+function answerClientError(error: Error & { code?: string }, socket: import('node:stream').Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (error.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) {
+    const body = JSON.stringify(
+      new GatewayError(
+        'invalid_value',
+        { param: 'request', reason: 'malformed HTTP request' },
+        { param: null },
+      ).toEnvelope(),
+    );
+    socket.write(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

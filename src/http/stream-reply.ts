@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { sseKeepAlive } from '../stream/sse-writer.js';
 
@@ -47,7 +46,17 @@ export async function pipeFrames(
       }
       lastWriteAt = performance.now();
       if (!response.write(next.value)) {
-        await Promise.race([once(response, 'drain'), once(response, 'close'), ...(stopped ? [stopped] : [])]);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            response.off('drain', done);
+            response.off('close', done);
+            stop?.removeEventListener('abort', done);
+            resolve();
+          };
+          response.once('drain', done);
+          response.once('close', done);
+          stop?.addEventListener('abort', done, { once: true });
+        });
         if (response.destroyed) {
           outcome = 'client_gone';
           break;

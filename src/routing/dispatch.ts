@@ -64,11 +64,26 @@ async function* readStreamParts(
   body: UpstreamBody,
   mapper: StreamMapper,
   options: SendOptions,
+  maxEventBytes: number,
 ): AsyncGenerator<StreamPart[], void, undefined> {
   const decoder = new SseDecoder();
   try {
     for await (const chunk of body) {
       const events = decoder.push(chunk as Buffer);
+      if (
+        decoder.pendingLength > maxEventBytes ||
+        events.some((event) => event.data.length > maxEventBytes)
+      ) {
+        body.on('error', () => {});
+        body.destroy();
+        yield [
+          {
+            type: 'error',
+            error: new GatewayError('upstream_invalid_response', { provider: options.providerName }),
+          },
+        ];
+        return;
+      }
       if (events.length === 0) continue;
       const parts: StreamPart[] = [];
       for (const event of events) {
@@ -111,6 +126,8 @@ async function attemptStream(
   const response = await context.upstream.send(provider.buildRequest(context.request, target), options);
   if (response.status >= 400) throw await failureFrom(context, provider, response, options);
   if (!headerValue(response.headers['content-type']).includes('text/event-stream')) {
+    // undici emits an AbortError on a body destroyed before its end; with no listener it is uncaught.
+    response.body.on('error', () => {});
     response.body.destroy();
     throw new GatewayError(
       'upstream_invalid_response',
@@ -122,6 +139,7 @@ async function attemptStream(
     response.body,
     provider.createStreamMapper({ request: context.request, target }),
     options,
+    context.maxResponseBytes,
   );
   const remainingMs = Math.max(1, options.timeouts.firstByteMs - (context.monotonic() - startedAt));
   const timer = setTimeout(() => response.body.destroy(new FirstEventTimeout()), remainingMs);

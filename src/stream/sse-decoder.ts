@@ -15,6 +15,12 @@ export class SseDecoder {
   private eventName: string | undefined;
   private data: string[] = [];
   private pendingCarriageReturn = false;
+  private dataLength = 0;
+
+  /** Characters held for the event not yet complete (its data lines and the unterminated line). */
+  get pendingLength(): number {
+    return this.buffer.length + this.dataLength;
+  }
 
   push(chunk: Uint8Array): SseEvent[] {
     return this.consume(this.decoder.decode(chunk, { stream: true }));
@@ -56,6 +62,7 @@ export class SseDecoder {
     if (line.length === 0) {
       if (this.data.length > 0) events.push({ event: this.eventName, data: this.data.join('\n') });
       this.data = [];
+      this.dataLength = 0;
       this.eventName = undefined;
       return;
     }
@@ -64,7 +71,9 @@ export class SseDecoder {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.eventName = value;
+    if (field === 'data') {
+      this.data.push(value);
+      this.dataLength += value.length + 1;
+    } else if (field === 'event') this.eventName = value;
   }
 }
