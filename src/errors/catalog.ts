@@ -159,6 +159,12 @@ export const catalog = {
     message: "No API key found with id '{id}'.",
     when: 'Admin API and CLI: unknown key id.',
   },
+  request_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    message: "No request found with id '{id}'.",
+    when: "Request log entry not in the caller's project.",
+  },
   trace_not_found: {
     status: 404,
     type: 'not_found_error',

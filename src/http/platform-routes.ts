@@ -15,6 +15,7 @@ import {
   updateContainer,
 } from '../api/containers.js';
 import type { QueryParameters } from '../api/platform-schemas.js';
+import { listRequests, retrieveRequest } from '../api/requests.js';
 import { listTraces, retrieveTrace } from '../api/traces.js';
 import { usageSummary } from '../api/usage.js';
 import type { Principal } from '../auth/principal.js';
@@ -177,6 +178,21 @@ export function registerPlatformRoutes(scope: FastifyInstance, deps: PlatformDep
       await flushed();
       const raw = (request.params as { '*': string })['*'];
       return retrieveTrace(store, principal.projectId, safeDecode(raw));
+    }),
+  );
+
+  scope.get(
+    '/requests',
+    endpoint('requests.list', async (request, _reply, principal) => {
+      await flushed();
+      return listRequests(store, principal.projectId, queryOf(request));
+    }),
+  );
+  scope.get(
+    '/requests/:id',
+    endpoint('requests.retrieve', async (request, _reply, principal) => {
+      await flushed();
+      return retrieveRequest(store, principal.projectId, (request.params as { id: string }).id);
     }),
   );
 

@@ -21,7 +21,7 @@ interface Cursor {
 const never = sql<SqlBool>`1 = 0`;
 
 /** Conditions both tables share, written against column names the two tables have in common. */
-function sharedConditions(
+export function sharedConditions(
   filters: CompletionFilters & { id?: string },
   profile: DialectProfile,
   cursor: Cursor | undefined,

@@ -43,6 +43,19 @@ export interface StoredCompletionRecord {
   error: { code: string; message: string } | null;
 }
 
+export interface EventQuery {
+  projectId: string;
+  model?: string;
+  container?: string;
+  tags?: readonly string[];
+  traceId?: string;
+  from?: number;
+  to?: number;
+  outcome?: 'success' | 'error';
+  limit: number;
+  offset: number;
+}
+
 export interface CompletionFilters {
   projectId: string;
   container?: string;
@@ -163,6 +176,13 @@ export interface RequestEventRepository {
   insertMany(events: readonly RequestEvent[]): Promise<InsertManyResult>;
   /** The event as stored (latencies rounded to whole ms), or `undefined`. */
   get(orgId: string, id: string): Promise<RequestEvent | undefined>;
+  /**
+   * The request log of one project, every outcome, newest first (the console's Requests page).
+   * `outcome: 'error'` = HTTP status ≥ 400 or a broken stream, as traces count errors.
+   */
+  listEvents(query: EventQuery): Promise<Page<RequestEvent>>;
+  /** One event of the project, or `undefined`. */
+  getEvent(projectId: string, id: string): Promise<RequestEvent | undefined>;
   /** Newest first. */
   listCompletions(query: CompletionQuery): Promise<Page<StoredCompletionRecord>>;
   getCompletion(projectId: string, id: string): Promise<StoredCompletionRecord | undefined>;

@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
 import { getCompletion, listCompletions, streamCompletions } from './completion-queries.js';
+import { getEvent, listEvents } from './event-queries.js';
 import { chunkRows } from './json-column.js';
 import type { InsertManyResult, RequestEventRepository } from './repositories.js';
 import { fromEventRow, toEventRow } from './request-event-rows.js';
@@ -72,6 +73,8 @@ export function createRequestEventRepository({ db, profile }: StoreContext): Req
       return row === undefined ? undefined : fromEventRow(row);
     },
 
+    listEvents: (query) => listEvents(db, profile, query),
+    getEvent: (projectId, id) => getEvent(db, profile, projectId, id),
     listCompletions: (query) => listCompletions(db, profile, query),
     getCompletion: (projectId, id) => getCompletion(db, profile, projectId, id),
     streamCompletions: (filters, pageSize = defaultExportPage) =>
