@@ -1,17 +1,26 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 const base62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** Random bytes drawn from a pooled buffer: one system call per 4 KiB instead of one per id. */
+const pool = Buffer.allocUnsafe(4096);
+let poolOffset = pool.length;
+
+function randomByte(): number {
+  if (poolOffset >= pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  return pool[poolOffset++] as number;
+}
 
 /** Random base62 string; rejection sampling keeps every character equally likely. */
 export function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
-    const bytes = randomBytes(length * 2);
-    for (let index = 0; index < bytes.length && out.length < length; index++) {
-      const byte = bytes[index] as number;
-      if (byte < 248) out += base62[byte % 62];
-    }
+    const byte = randomByte();
+    if (byte < 248) out += base62[byte % 62];
   }
   return out;
 }
@@ -24,9 +33,8 @@ export function ulid(nowMs: number): string {
     time = crockford[value % 32] + time;
     value = Math.floor(value / 32);
   }
-  const bytes = randomBytes(16);
   let random = '';
-  for (let index = 0; index < 16; index++) random += crockford[(bytes[index] as number) % 32];
+  for (let index = 0; index < 16; index++) random += crockford[randomByte() % 32];
   return time + random;
 }
 

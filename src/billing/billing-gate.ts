@@ -4,7 +4,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamTarget } from '../providers/provider.js';
 import type { BillingRepository } from '../store/repositories.js';
 import { estimateMicros, formatUsd } from './cost.js';
-import { countPromptTokens, imagePartsOf } from './prompt-tokens.js';
+import { countPromptTokens, imagePartsOf, loadTokenizer } from './prompt-tokens.js';
 
 /** Who pays: the caller's organization, project and key (a Principal fits). */
 export interface BillingSubject {
@@ -104,6 +104,7 @@ export class BillingGate {
     } catch (error) {
       throw new GatewayError('billing_unavailable', {}, { cause: error });
     }
+    await loadTokenizer();
     const reservation: Reservation = {
       id: this.options.newReservationId(),
       amountMicros: this.estimate(request, candidates),

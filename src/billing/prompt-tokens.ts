@@ -1,4 +1,3 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatCompletionRequest } from '../api/wire/chat.js';
 import { estimatePromptTokens } from './usage-estimate.js';
 
@@ -25,13 +24,27 @@ function textOf(request: ChatCompletionRequest): { text: string; fixed: number }
   return { text, fixed };
 }
 
+type CountTokens = (text: string) => number;
+let countTokens: CountTokens | undefined;
+
+/**
+ * Loads the o200k tokenizer (its rank table holds about 60 MB), once, and only when a reservation
+ * is needed: a gateway without billing or budgets never pays for it.
+ */
+export async function loadTokenizer(): Promise<void> {
+  countTokens ??= (await import('gpt-tokenizer/encoding/o200k_base')).countTokens;
+}
+
 /**
  * Prompt tokens for the billing reservation: counted with a real tokenizer (o200k) for prompts of
- * chat size, estimated by SPEC §8.3 beyond 16 KiB of text (decision 0009).
+ * chat size, estimated by SPEC §8.3 beyond 16 KiB of text or before the tokenizer is loaded
+ * (decision 0009).
  */
 export function countPromptTokens(request: ChatCompletionRequest): number {
   const { text, fixed } = textOf(request);
-  if (text.length > tokenizerLimitCharacters) return estimatePromptTokens(request.messages, request.tools);
+  if (text.length > tokenizerLimitCharacters || countTokens === undefined) {
+    return estimatePromptTokens(request.messages, request.tools);
+  }
   return countTokens(text) + fixed;
 }
 

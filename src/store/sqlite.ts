@@ -7,6 +7,7 @@ import {
   type Driver,
   Kysely,
   type SqlBool,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -83,6 +84,29 @@ export const sqliteProfile: DialectProfile = {
   currentSchema: async () => undefined,
 };
 
+/** Statements kept prepared, by SQL text; far more than the gateway's distinct queries. */
+const statementCacheSize = 512;
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing costs more than running the small
+ * statements of the request path, so prepared statements are kept and reused by SQL text.
+ */
+function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        if (statements.size >= statementCacheSize) statements.clear();
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 /**
  * Opens (creating its directory) an SQLite file in WAL mode: readers never block the writer,
  * `synchronous=NORMAL` (durable at checkpoints, safe against corruption), foreign keys enforced.
@@ -96,7 +120,7 @@ export function openSqlite(databaseUrl: string, onQuery?: QueryListener): Opened
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
     ...kyselyLogOf(onQuery),
   });
   return { db, profile: sqliteProfile };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenizer } from '#src/billing/prompt-tokens.js';
 import type { Store } from '#src/store/repositories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { assertOpenAiSchema } from '../support/openai-schema.js';
@@ -62,6 +63,7 @@ describe('billing pre-flight (SPEC §8)', () => {
 
   it('serves at most what the balance covers under 50 concurrent requests, and never goes below zero', async () => {
     const tenant = await createTenant(gateway.app.store);
+    await loadTokenizer();
     const estimate = gateway.app.billing.estimate(request as never, [
       {
         model: gateway.app.catalog.resolve('local/priced'),

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revocationChannel } from '#src/auth/redis-revocation-bus.js';
 import { BillingGate } from '#src/billing/billing-gate.js';
+import { loadTokenizer } from '#src/billing/prompt-tokens.js';
 import { systemClock } from '#src/clock.js';
 import { allFakeFormats } from '#src/fake-upstream/all-formats.js';
 import { FakeUpstream } from '#src/fake-upstream/fake-upstream.js';
@@ -96,6 +97,7 @@ describe('two gateway processes on one PostgreSQL and one Redis', () => {
 
   it('never overspend a shared balance: 50 concurrent requests over both, balance covering 10', async () => {
     const tenant = await createTenant(store, { orgRateLimit: 1000 });
+    await loadTokenizer();
     const estimate = estimateOf({
       model: 'local/priced',
       max_tokens: 100,
