@@ -122,9 +122,13 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   app.logger.info({ url: address.url, ready_ms: Math.round(performance.now() - startedAt) }, 'gateway ready');
   const keyHint = config.auth.internalKey
     ? 'Authorization: Bearer $MANIAC_INTERNAL_KEY'
-    : 'Authorization: Bearer <key>  (set MANIAC_INTERNAL_KEY, 32+ characters, to get a first key)';
+    : 'Authorization: Bearer <key>';
+  const keyHelp = config.auth.internalKey
+    ? ''
+    : 'No key yet? Create one:\n  npx maniac-gateway orgs create my-team && npx maniac-gateway keys create --org my-team\n' +
+      '(or set MANIAC_INTERNAL_KEY, 32+ characters, and restart)\n';
   io.err(
-    `Maniac Gateway listening on ${address.url}\n` +
+    `Maniac Gateway listening on ${address.url}\n${keyHelp}` +
       `Try:\n  curl ${address.url}/v1/chat/completions -H 'Content-Type: application/json' \\\n` +
       `    -H '${keyHint}' \\\n` +
       `    -d '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'\n`,
