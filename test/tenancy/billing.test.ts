@@ -82,7 +82,7 @@ describe('billing pre-flight (SPEC §8)', () => {
     expect(refused?.body).toMatchObject({
       error: { code: 'insufficient_credits', type: 'invalid_request_error' },
     });
-    expect((refused?.body as { error: { message: string } }).error.message).toMatch(
+    expect((refused?.body as { error?: { message?: string } } | undefined)?.error?.message).toMatch(
       /^Insufficient credits: this request may cost up to \$\d+\.\d{4} but the available balance is \$\d+\.\d{4}\.$/,
     );
     await gateway.app.flushTelemetry();
