@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { addSpend, applicableBudgets, withSpend } from './budget-spend.js';
 import type { DialectProfile } from './dialect-profile.js';
 import { toText } from './json-column.js';
-import type { BillingRepository, ReserveInput } from './repositories.js';
+import type { BillingRepository, ReserveInput, SettleInput, SettleResult } from './repositories.js';
 import type { Database } from './schema.js';
 
 const open = sql.lit<'open'>('open');
@@ -82,7 +82,78 @@ export async function openReservations(
   return { org: Number(row.org), project: Number(row.project), key: Number(row.key) };
 }
 
-type ReservationMethods = Pick<BillingRepository, 'reserve' | 'settle' | 'release' | 'releaseStale'>;
+/** One settlement inside the caller's transaction: debit, budget spend, reservation closed. */
+async function settleIn(
+  trx: Kysely<Database>,
+  profile: DialectProfile,
+  request: SettleInput,
+): Promise<SettleResult> {
+  if (!Number.isFinite(request.actualMicros)) return 'invalid_amount' as const;
+  const input = {
+    ...request,
+    eventId: toText(request.eventId),
+    actualMicros: Math.round(request.actualMicros),
+  };
+  const found = await trx
+    .selectFrom('billing_reservations')
+    .select('org_id')
+    .where('id', '=', input.reservationId)
+    .executeTakeFirst();
+  if (found === undefined) return 'unknown_reservation' as const;
+  const account = await lockAccount(trx, profile, found.org_id, input.now);
+  // Read again under the lock: another event may have settled it meanwhile.
+  const reservation = await trx
+    .selectFrom('billing_reservations')
+    .select(['pk', 'org_id', 'project_id', 'key_id', 'status'])
+    .where('id', '=', input.reservationId)
+    .executeTakeFirstOrThrow();
+  if (reservation.status === 'settled') return 'duplicate' as const;
+  const debit = await trx
+    .insertInto('billing_ledger')
+    .values({
+      org_id: reservation.org_id,
+      kind: 'debit',
+      amount_micros: input.actualMicros,
+      event_id: input.eventId,
+      reservation_id: input.reservationId,
+      project_id: reservation.project_id,
+      key_id: reservation.key_id,
+      note: null,
+      created_at: input.now,
+    })
+    .onConflict((conflict) => conflict.column('event_id').doNothing())
+    .executeTakeFirst();
+  if (Number(debit.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate' as const;
+  if (account !== undefined && input.actualMicros !== 0) {
+    await trx
+      .updateTable('billing_accounts')
+      .set((eb) => ({
+        balance_micros: eb('balance_micros', '-', input.actualMicros),
+        updated_at: input.now,
+      }))
+      .where('org_id', '=', reservation.org_id)
+      .execute();
+  }
+  if (input.actualMicros !== 0) {
+    const target = {
+      orgId: reservation.org_id,
+      projectId: reservation.project_id,
+      keyId: reservation.key_id,
+    };
+    await addSpend(trx, target, input.actualMicros, input.now);
+  }
+  await trx
+    .updateTable('billing_reservations')
+    .set({ status: 'settled', actual_micros: input.actualMicros, closed_at: input.now })
+    .where('pk', '=', reservation.pk)
+    .execute();
+  return 'settled' as const;
+}
+
+type ReservationMethods = Pick<
+  BillingRepository,
+  'reserve' | 'settle' | 'settleMany' | 'release' | 'releaseStale'
+>;
 
 export function createReservationMethods(db: Kysely<Database>, profile: DialectProfile): ReservationMethods {
   return {
@@ -131,68 +202,19 @@ export function createReservationMethods(db: Kysely<Database>, profile: DialectP
       });
     },
 
-    async settle(request) {
-      if (!Number.isFinite(request.actualMicros)) return 'invalid_amount' as const;
-      const input = {
-        ...request,
-        eventId: toText(request.eventId),
-        actualMicros: Math.round(request.actualMicros),
-      };
+    settle: (request) => db.transaction().execute((trx) => settleIn(trx, profile, request)),
+
+    /**
+     * Several settlements in one transaction (the request log writes them per batch). Should two
+     * instances' batches deadlock on PostgreSQL, one batch fails and is retried; settling is
+     * idempotent by event id, so nothing is charged twice.
+     */
+    async settleMany(requests) {
+      if (requests.length === 0) return [];
       return db.transaction().execute(async (trx) => {
-        const found = await trx
-          .selectFrom('billing_reservations')
-          .select('org_id')
-          .where('id', '=', input.reservationId)
-          .executeTakeFirst();
-        if (found === undefined) return 'unknown_reservation' as const;
-        const account = await lockAccount(trx, profile, found.org_id, input.now);
-        // Read again under the lock: another event may have settled it meanwhile.
-        const reservation = await trx
-          .selectFrom('billing_reservations')
-          .select(['pk', 'org_id', 'project_id', 'key_id', 'status'])
-          .where('id', '=', input.reservationId)
-          .executeTakeFirstOrThrow();
-        if (reservation.status === 'settled') return 'duplicate' as const;
-        const debit = await trx
-          .insertInto('billing_ledger')
-          .values({
-            org_id: reservation.org_id,
-            kind: 'debit',
-            amount_micros: input.actualMicros,
-            event_id: input.eventId,
-            reservation_id: input.reservationId,
-            project_id: reservation.project_id,
-            key_id: reservation.key_id,
-            note: null,
-            created_at: input.now,
-          })
-          .onConflict((conflict) => conflict.column('event_id').doNothing())
-          .executeTakeFirst();
-        if (Number(debit.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate' as const;
-        if (account !== undefined && input.actualMicros !== 0) {
-          await trx
-            .updateTable('billing_accounts')
-            .set((eb) => ({
-              balance_micros: eb('balance_micros', '-', input.actualMicros),
-              updated_at: input.now,
-            }))
-            .where('org_id', '=', reservation.org_id)
-            .execute();
-        }
-        if (input.actualMicros !== 0) {
-          const target = {
-            orgId: reservation.org_id,
-            projectId: reservation.project_id,
-            keyId: reservation.key_id,
-          };
-          await addSpend(trx, target, input.actualMicros, input.now);
-        }
-        await trx
-          .updateTable('billing_reservations')
-          .set({ status: 'settled', actual_micros: input.actualMicros, closed_at: input.now })
-          .where('pk', '=', reservation.pk)
-          .execute();
-        return 'settled' as const;
+        const results: SettleResult[] = [];
+        for (const request of requests) results.push(await settleIn(trx, profile, request));
+        return results;
       });
     },
 

@@ -243,6 +243,8 @@ export interface BillingRepository {
    * spool replays settlements), so bad input is answered, not thrown.
    */
   settle(input: SettleInput): Promise<SettleResult>;
+  /** Several settlements in one transaction; each behaves as `settle`. */
+  settleMany(inputs: readonly SettleInput[]): Promise<SettleResult[]>;
   /** Drops an open reservation without charging. `false` when it was not open. */
   release(reservationId: string, now: number): Promise<boolean>;
   /** Releases reservations left open since before `olderThan` (a crashed process); returns how many. */

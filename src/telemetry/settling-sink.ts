@@ -6,14 +6,16 @@ export interface EventTable {
   insertMany(events: readonly RequestEvent[]): Promise<unknown>;
 }
 
-/** The store's `billing.settle`: idempotent by `eventId`; rejects only when the store is unavailable. */
+/** The store's `billing.settleMany`: idempotent by `eventId`; rejects only when the store is unavailable. */
 export interface SettlementLedger {
-  settle(input: {
-    reservationId: string;
-    eventId: string;
-    actualMicros: number;
-    now: number;
-  }): Promise<unknown>;
+  settleMany(
+    inputs: readonly {
+      reservationId: string;
+      eventId: string;
+      actualMicros: number;
+      now: number;
+    }[],
+  ): Promise<unknown>;
 }
 
 /**
@@ -25,9 +27,10 @@ export function createSettlingSink(table: EventTable, ledger: SettlementLedger):
   return {
     async insertMany(events) {
       await table.insertMany(events);
+      const settlements = [];
       for (const event of events) {
         if (!event.settlement) continue;
-        await ledger.settle({
+        settlements.push({
           reservationId: event.settlement.reservation_id,
           eventId: event.id,
           actualMicros: event.settlement.actual_usd_micros,
@@ -35,6 +38,8 @@ export function createSettlingSink(table: EventTable, ledger: SettlementLedger):
           now: event.ts,
         });
       }
+      // One transaction for the whole batch's settlements.
+      if (settlements.length > 0) await ledger.settleMany(settlements);
     },
   };
 }

@@ -172,6 +172,28 @@ for (const dialect of dialects) {
         expect(await fixture.store.billing.release(reservation.reservationId, now)).toBe(false);
       });
 
+      it('settles a batch in one call, each settlement as settle would', async () => {
+        const tenant = await newTenant();
+        const now = fixture.clock.now();
+        await fixture.store.billing.addCredits({ orgId: tenant.orgId, amountMicros: 10_000, now });
+        const first = reserveInput(tenant, 1_000);
+        const second = reserveInput(tenant, 1_000);
+        await fixture.store.billing.reserve(first);
+        await fixture.store.billing.reserve(second);
+        const eventId = uniqueName('evt');
+        const results = await fixture.store.billing.settleMany([
+          { reservationId: first.reservationId, eventId, actualMicros: 300, now },
+          { reservationId: second.reservationId, eventId: uniqueName('evt'), actualMicros: 200, now },
+          { reservationId: first.reservationId, eventId, actualMicros: 300, now },
+          { reservationId: 'res_missing', eventId: uniqueName('evt'), actualMicros: 1, now },
+        ]);
+        expect(results).toEqual(['settled', 'settled', 'duplicate', 'unknown_reservation']);
+        expect(await fixture.store.billing.getBalance(tenant.orgId)).toMatchObject({
+          balanceMicros: 9_500,
+          reservedMicros: 0,
+        });
+      });
+
       it('answers unknown_reservation and changes nothing for an unknown reservation', async () => {
         const settle = { reservationId: 'res_missing', eventId: uniqueName('evt'), actualMicros: 5, now: 0 };
         expect(await fixture.store.billing.settle(settle)).toBe('unknown_reservation');

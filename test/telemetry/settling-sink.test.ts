@@ -8,12 +8,16 @@ class FakeLedger {
   readonly settled = new Map<string, { reservationId: string; actualMicros: number; now: number }>();
   attempts = 0;
 
-  async settle(input: { reservationId: string; eventId: string; actualMicros: number; now: number }) {
+  async settleMany(
+    inputs: readonly { reservationId: string; eventId: string; actualMicros: number; now: number }[],
+  ) {
     this.attempts++;
     if (this.isFailing) throw new Error('billing store unavailable');
-    if (this.settled.has(input.eventId)) return 'duplicate';
-    this.settled.set(input.eventId, input);
-    return 'settled';
+    return inputs.map((input) => {
+      if (this.settled.has(input.eventId)) return 'duplicate';
+      this.settled.set(input.eventId, input);
+      return 'settled';
+    });
   }
 }
 
