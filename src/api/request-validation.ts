@@ -77,9 +77,14 @@ export function toGatewayError(errors: ErrorObject[]): GatewayError {
   }
 }
 
+/**
+ * A validator for one body schema, compiled on first use: compiling the chat schema is the largest
+ * single cost of start-up, and a process that never serves the route never pays it.
+ */
 export function compileBodyValidator<T>(schema: object): (body: unknown) => T {
-  const validate: ValidateFunction = ajv.compile(schema);
+  let validate: ValidateFunction | undefined;
   return (body: unknown): T => {
+    validate ??= ajv.compile(schema);
     if (body === undefined) throw new GatewayError('invalid_json');
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('invalid_type', { param: 'body', expected: 'an object' }, { param: null });
