@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ChatCompletionsHandler } from './api/chat-completions.js';
 import { createRegisteredGenerator } from './api/registered-generation.js';
+import { ResponsesService } from './api/responses.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
 import { RedisRevocationBus } from './auth/redis-revocation-bus.js';
 import { BillingGate } from './billing/billing-gate.js';
@@ -135,10 +136,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     deps.onRequestFinished?.(finished);
   };
 
+  const responses = new ResponsesService({
+    chat: chatCompletions,
+    store: store.responses,
+    config,
+    clock,
+    ids,
+    logger,
+    onJobFinished: (finished) => onRequestFinished(finished),
+  });
+
   const http = buildHttpServer({
     config,
     catalog,
     chatCompletions,
+    responses,
     auth,
     rateLimiter,
     logger,
@@ -259,6 +271,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         config.providers,
       );
       await server.ready();
+      responses.start();
       state = 'ready';
     },
     async listen() {
@@ -279,6 +292,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // SPEC §13.5: unready, stop listening, let in-flight work finish until the drain deadline,
       // then end open streams in-band, flush the request log, release everything.
       state = 'draining';
+      // Background jobs: claim no more; running ones get the drain deadline, then fail (SPEC §12.3).
+      const jobsClosed = responses.close();
       stopDiscovery();
       clearInterval(touchKeys);
       clearInterval(maintenance);
@@ -295,6 +310,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         clearTimeout(forced);
       }
       clearTimeout(deadlineTimer);
+      await jobsClosed;
       await telemetry?.close();
       await upstream.close();
       await rateLimiter.close();

@@ -7,16 +7,18 @@ import type { Clock } from '../clock.js';
 import type { Config, ProviderType, TimeoutsConfig } from '../config/config.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Ids } from '../ids.js';
-import type { Provider, UpstreamTarget } from '../providers/provider.js';
+import type { Provider, ProviderCompletion, UpstreamTarget } from '../providers/provider.js';
 import { type ContainerRouter, parseContainerModel } from '../routing/containers.js';
 import { DispatchError, dispatchChat } from '../routing/dispatch.js';
 import type { CatalogModel, ModelCatalog } from '../routing/model-catalog.js';
 import { ChatChunkWriter } from '../stream/chat-chunk-writer.js';
 import type { StreamPart } from '../stream/stream-part.js';
-import type { RequestRecord } from '../telemetry/request-event.js';
-import { UpstreamAbortedError, type UpstreamClient } from '../upstream/upstream-client.js';
+import type { StreamPartNormalizer } from '../stream/stream-part-normalizer.js';
+import type { Outcome, RequestRecord } from '../telemetry/request-event.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { checkCandidateModel, checkChatCompletionRequest } from './chat-completion-rules.js';
 import { chatCompletionRequestSchema } from './chat-completion-schema.js';
+import { chatFrames } from './chat-completion-stream.js';
 import { compileBodyValidator } from './request-validation.js';
 import type { ChatCompletion, ChatCompletionRequest, Usage } from './wire/chat.js';
 
@@ -43,6 +45,42 @@ export interface RequestContext {
   /** The W3C `traceparent` header, used when the body has no `trace`. */
   traceparent?: string;
 }
+
+/** What the pipeline settled on before dispatch (SPEC §9.3 steps 9–11): the request and its candidates. */
+export interface PreparedChat {
+  request: ChatCompletionRequest;
+  candidates: UpstreamTarget[];
+  container: string | undefined;
+}
+
+/** The identity and record of a request being prepared (a background job keeps its creator's). */
+export interface PrepareContext {
+  principal: Principal;
+  record: RequestRecord;
+  traceparent?: string;
+}
+
+/**
+ * The upstream's answer before an API shapes it. A completion is already settled in the record; a
+ * stream is settled by `finish` once its consumer is done, with the normalizer that read it.
+ */
+export type ChatOutcome =
+  | {
+      kind: 'completion';
+      target: UpstreamTarget;
+      headers: Record<string, string>;
+      completion: ProviderCompletion;
+      usage: Usage;
+    }
+  | {
+      kind: 'stream';
+      target: UpstreamTarget;
+      headers: Record<string, string>;
+      first: StreamPart[];
+      rest: AsyncIterator<StreamPart[]>;
+      /** Stops the deadline, records usage (upstream or estimated) and cost, sets the outcome. */
+      finish(normalizer: StreamPartNormalizer, outcome: Outcome): Usage;
+    };
 
 export type ChatCompletionsResult =
   | { kind: 'json'; status: 200; headers: Record<string, string>; body: string }
@@ -121,6 +159,7 @@ export class ChatCompletionsHandler {
   async resolveCandidates(
     request: ChatCompletionRequest,
     projectId: string,
+    api: 'chat' | 'responses' = 'chat',
   ): Promise<{ targets: UpstreamTarget[]; container: string | undefined; systemPrompt: string | null }> {
     const container = await this.resolveContainer(request, projectId);
     const primary = container?.model ?? this.deps.catalog.resolve(request.model, 'model');
@@ -131,15 +170,21 @@ export class ChatCompletionsHandler {
     }
     const targets = models.map((model) => this.targetFor(model));
     for (const target of targets) {
-      checkCandidateModel(request, target.model, 'chat');
+      checkCandidateModel(request, target.model, api);
       this.deps.providers[target.provider.type]?.checkRequest(request, target);
     }
     return { targets, container: container?.label, systemPrompt: container?.systemPrompt ?? null };
   }
 
-  async handle(body: unknown, context: RequestContext): Promise<ChatCompletionsResult> {
-    const request = validateChatCompletionRequest(body);
-    checkChatCompletionRequest(request);
+  /**
+   * Steps 9–11 of SPEC §9.3 for a validated request: resolution with the container prompt, every
+   * candidate checked, then the billing reservation, all noted in the record.
+   */
+  async prepare(
+    request: ChatCompletionRequest,
+    context: PrepareContext,
+    api: 'chat' | 'responses',
+  ): Promise<PreparedChat> {
     const record = context.record;
     record.modelRequested = request.model;
     record.stream = request.stream === true;
@@ -148,9 +193,7 @@ export class ChatCompletionsHandler {
     record.trace =
       (request.trace as Record<string, unknown> | undefined) ?? traceFromTraceparent(context.traceparent);
     record.store = request.store !== false;
-    const resolved = await this.resolveCandidates(request, context.principal.projectId);
-    const candidates = resolved.targets;
-    const container = resolved.container;
+    const resolved = await this.resolveCandidates(request, context.principal.projectId, api);
     if (
       resolved.systemPrompt &&
       !request.messages.some((message) => message.role === 'system' || message.role === 'developer')
@@ -158,17 +201,42 @@ export class ChatCompletionsHandler {
       // The container prompt applies only when the request brings no system message of its own.
       request.messages = [{ role: 'system', content: resolved.systemPrompt }, ...request.messages];
     }
-    record.container = container;
+    record.container = resolved.container;
     record.requestBody = request;
-    const reservation = await this.deps.billing?.reserve(context.principal, request, candidates);
+    const reservation = await this.deps.billing?.reserve(context.principal, request, resolved.targets);
     if (reservation) record.reservation = reservation;
     record.costMicros = 0;
-    const settleCost = (model: CatalogModel, usage: Usage) => {
-      const cost = actualCost(model.pricing, usage, imagePartsOf(request));
-      record.costMicros = cost.micros;
-      record.costUsd = cost.usd;
-    };
+    return { request, candidates: resolved.targets, container: resolved.container };
+  }
 
+  /** A prepared request rebuilt from catalog ids (a background job run after its creation). */
+  restore(
+    request: ChatCompletionRequest,
+    candidateIds: string[],
+    container: string | undefined,
+  ): PreparedChat {
+    const candidates = candidateIds.map((id) => {
+      const model = this.deps.catalog.find(id);
+      if (!model) throw new GatewayError('model_not_found', { model: id }, { param: 'model' });
+      return this.targetFor(model);
+    });
+    return { request, candidates, container };
+  }
+
+  /** Records the cost of `usage` on `model` (SPEC §8.2). */
+  private settle(record: RequestRecord, request: ChatCompletionRequest, model: CatalogModel, usage: Usage) {
+    const cost = actualCost(model.pricing, usage, imagePartsOf(request));
+    record.costMicros = cost.micros;
+    record.costUsd = cost.usd;
+  }
+
+  /** Step 12: dispatch with fallbacks under the total deadline; the answer is noted in the record. */
+  async dispatch(
+    prepared: PreparedChat,
+    context: { signal: AbortSignal; record: RequestRecord },
+  ): Promise<ChatOutcome> {
+    const { request, candidates } = prepared;
+    const record = context.record;
     const deadline = new AbortController();
     const onClientAbort = () => deadline.abort(context.signal.reason);
     if (context.signal.aborted) onClientAbort();
@@ -212,21 +280,19 @@ export class ChatCompletionsHandler {
       'x-maniac-model': target.model.id,
       'x-maniac-attempts': String(result.attempts.length),
     };
-    const id = this.deps.ids.chatCompletion();
-    const created = Math.floor(context.receivedAtMs / 1000);
     const promptEstimate = () => estimatePromptTokens(request.messages, request.tools);
 
     if (result.kind === 'completion') {
       release();
-      const upstream = result.completion;
-      const message = upstream.message;
+      const completion = result.completion;
+      const message = completion.message;
       if (request.reasoning?.exclude) {
         delete message.reasoning;
         delete message.reasoning_details;
       }
       let usage: Usage;
-      if (upstream.usage) {
-        usage = normalizeUsage(upstream.usage);
+      if (completion.usage) {
+        usage = normalizeUsage(completion.usage);
         record.usageSource = 'upstream';
       } else {
         const generated =
@@ -236,6 +302,46 @@ export class ChatCompletionsHandler {
         usage = estimatedUsage(promptEstimate(), generated);
         record.usageSource = 'estimated';
       }
+      record.upstreamId = completion.upstreamId;
+      record.finishReason = completion.finishReason;
+      record.usage = usage;
+      this.settle(record, request, target.model, usage);
+      record.outcome = 'success';
+      return { kind: 'completion', target, headers, completion, usage };
+    }
+
+    const finish = (normalizer: StreamPartNormalizer, outcome: Outcome): Usage => {
+      release();
+      const upstreamUsage = normalizer.usage;
+      const usage = upstreamUsage
+        ? normalizeUsage(upstreamUsage)
+        : estimatedUsage(promptEstimate(), normalizer.assembler.generatedCharacters());
+      record.usageSource = upstreamUsage ? 'upstream' : 'estimated';
+      record.usage = usage;
+      // Success is charged in full; a broken or abandoned stream for the prompt and output so far.
+      this.settle(record, request, target.model, usage);
+      record.upstreamId = normalizer.upstreamId;
+      record.outcome = outcome;
+      return usage;
+    };
+    return { kind: 'stream', target, headers, first: result.first, rest: result.rest, finish };
+  }
+
+  async handle(body: unknown, context: RequestContext): Promise<ChatCompletionsResult> {
+    const request = validateChatCompletionRequest(body);
+    checkChatCompletionRequest(request);
+    const record = context.record;
+    const prepared = await this.prepare(request, context, 'chat');
+    const container = prepared.container;
+    const outcome = await this.dispatch(prepared, context);
+    const target = outcome.target;
+    const headers = outcome.headers;
+    const id = this.deps.ids.chatCompletion();
+    const created = Math.floor(context.receivedAtMs / 1000);
+    record.eventId = id;
+
+    if (outcome.kind === 'completion') {
+      const upstream = outcome.completion;
       const completion: ChatCompletion = {
         id,
         object: 'chat.completion',
@@ -245,17 +351,16 @@ export class ChatCompletionsHandler {
         ...(container ? { container } : {}),
         ...(upstream.systemFingerprint ? { system_fingerprint: upstream.systemFingerprint } : {}),
         choices: [
-          { index: 0, finish_reason: upstream.finishReason, logprobs: upstream.logprobs ?? null, message },
+          {
+            index: 0,
+            finish_reason: upstream.finishReason,
+            logprobs: upstream.logprobs ?? null,
+            message: upstream.message,
+          },
         ],
-        usage,
+        usage: outcome.usage,
       };
-      record.eventId = id;
-      record.upstreamId = upstream.upstreamId;
-      record.finishReason = upstream.finishReason;
-      record.usage = usage;
-      settleCost(target.model, usage);
       record.responseBody = completion;
-      record.outcome = 'success';
       return { kind: 'json', status: 200, headers, body: JSON.stringify(completion) };
     }
 
@@ -273,70 +378,14 @@ export class ChatCompletionsHandler {
         newToolCallId: this.deps.ids.toolCall,
       },
     );
-    record.eventId = id;
-    const clock = this.deps.clock;
-    const first = result.first;
-    const rest = result.rest;
-    const finishStream = (outcome: RequestRecord['outcome']): Usage => {
-      release();
-      const upstreamUsage = writer.lastUsage;
-      const usage = upstreamUsage
-        ? normalizeUsage(upstreamUsage)
-        : estimatedUsage(promptEstimate(), writer.assembler.generatedCharacters());
-      record.usageSource = upstreamUsage ? 'upstream' : 'estimated';
-      record.usage = usage;
-      // Success is charged in full; a broken or abandoned stream for the prompt and output so far.
-      settleCost(target.model, usage);
-      record.upstreamId = writer.upstreamId;
-      record.outcome = outcome;
-      const completion = writer.completion(usage);
-      record.responseBody = completion;
-      record.finishReason = completion.choices[0]?.finish_reason;
-      return usage;
-    };
-
-    async function* frames(): AsyncGenerator<string, void, undefined> {
-      let batch: StreamPart[] | undefined = first;
-      try {
-        while (batch) {
-          let out = '';
-          for (const part of batch) {
-            if (part.type === 'error') {
-              finishStream('stream_error');
-              record.errorType = part.error.type;
-              record.errorCode = part.error.wireCode;
-              yield out + writer.error(part.error);
-              return;
-            }
-            out += writer.write(part);
-          }
-          if (out.length > 0) {
-            record.ttftMs ??= Math.round(clock.now() - context.receivedAtMs);
-            yield out;
-          }
-          const next = await rest.next();
-          batch = next.done ? undefined : next.value;
-        }
-        const usage = finishStream('success');
-        yield writer.end(usage);
-      } catch (error) {
-        if (error instanceof UpstreamAbortedError || context.signal.aborted) {
-          finishStream('client_disconnected');
-          return;
-        }
-        throw error;
-      } finally {
-        if (record.outcome === undefined) {
-          // The consumer stopped early (client gone): close the upstream body too.
-          finishStream('client_disconnected');
-          await rest.return?.();
-        }
-      }
-    }
-    return {
-      kind: 'stream',
-      headers,
-      frames: frames(),
-    };
+    const frames = chatFrames({
+      outcome,
+      writer,
+      record,
+      signal: context.signal,
+      receivedAtMs: context.receivedAtMs,
+      now: () => this.deps.clock.now(),
+    });
+    return { kind: 'stream', headers, frames };
   }
 }

@@ -163,6 +163,43 @@ export function buildOpenApiDocument() {
           responses: { '200': { description: 'Usage' }, ...common },
         },
       },
+      '/v1/responses': {
+        post: {
+          summary: 'Create a response (foreground, stream or background)',
+          security,
+          responses: {
+            '200': { description: 'A response object, or a text/event-stream of response events' },
+            ...common,
+            ...errorResponses(400, 402, 404, 502),
+          },
+        },
+      },
+      '/v1/responses/{id}': {
+        get: {
+          summary: 'Retrieve; ?stream=true replays or tails the events',
+          security,
+          responses: { '200': { description: 'Response' }, ...common, ...errorResponses(404) },
+        },
+        delete: {
+          summary: 'Delete a stored response',
+          security,
+          responses: { '200': { description: 'Deleted' }, ...common, ...errorResponses(404) },
+        },
+      },
+      '/v1/responses/{id}/cancel': {
+        post: {
+          summary: 'Cancel a background response',
+          security,
+          responses: { '200': { description: 'Response' }, ...common, ...errorResponses(400, 404) },
+        },
+      },
+      '/v1/requests': {
+        get: {
+          summary: 'The request log of the project, every outcome',
+          security,
+          responses: { '200': { description: 'List' }, ...common },
+        },
+      },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },
       '/readyz': {
         get: {

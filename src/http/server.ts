@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ChatCompletionsHandler } from '../api/chat-completions.js';
 import { listModels, retrieveModel } from '../api/models.js';
+import type { ResponsesService } from '../api/responses.js';
 import type { KeyAuthenticator } from '../auth/key-authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import { type RateLimitSubject, rateLimitSubjectOf } from '../auth/rate-limit-subject.js';
@@ -20,12 +21,15 @@ import { toGatewayError } from './error-reply.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { type PlatformDeps, registerPlatformRoutes } from './platform-routes.js';
 import { requestIdFrom } from './request-id.js';
+import { registerResponsesRoutes } from './responses-routes.js';
 import { pipeFrames } from './stream-reply.js';
 
 export interface HttpDeps {
   config: Config;
   catalog: ModelCatalog;
   chatCompletions: ChatCompletionsHandler;
+  /** The Responses API (SPEC §12); without it its routes are unknown. */
+  responses?: ResponsesService;
   /** Step 3 (never throws) and step 5 (throws the §6 errors) of the pipeline. */
   auth: Pick<KeyAuthenticator, 'lookup' | 'verdict'>;
   /** Step 4; `undefined` decisions (internal key) set no headers. */
@@ -286,6 +290,19 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
       return retrieveModel(deps.catalog, decodeURIComponent(raw));
     });
     scope.post('/chat/completions', async (request, reply) => handleChat(request, reply));
+    if (deps.responses) {
+      registerResponsesRoutes(scope, {
+        responses: deps.responses,
+        keepAliveMs: config.stream.keepAliveMs,
+        metrics,
+        logger,
+        finish,
+        trackStream: (stop) => {
+          activeStreams.add(stop);
+          return () => activeStreams.delete(stop);
+        },
+      });
+    }
     if (deps.platform) registerPlatformRoutes(scope, deps.platform);
   };
   app.register(v1, { prefix: '/v1' });

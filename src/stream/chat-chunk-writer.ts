@@ -1,8 +1,9 @@
-import type { ChatCompletion, ChunkDelta, FinishReason, ToolCallDelta, Usage } from '../api/wire/chat.js';
+import type { ChatCompletion, ChunkDelta, FinishReason, Usage } from '../api/wire/chat.js';
 import type { GatewayError } from '../errors/gateway-error.js';
-import { ChatAssembler, type CompletionHead } from './chat-assembler.js';
+import type { ChatAssembler, CompletionHead } from './chat-assembler.js';
 import { sseData, sseDone, sseErrorThenDone } from './sse-writer.js';
 import type { StreamPart } from './stream-part.js';
+import { StreamPartNormalizer } from './stream-part-normalizer.js';
 
 export interface ChunkHead {
   id: string;
@@ -20,34 +21,38 @@ export interface ChatChunkWriterOptions {
 
 /**
  * Turns stream parts into OpenAI chunk frames and holds the chunk invariants of SPEC §3.4 for every
- * provider: the same head on every chunk, `role` on the first, tool-call fragments renumbered 0..k-1
- * with id/type/name only on an index's first fragment, exactly one `finish_reason` (synthesized if
- * the upstream gave none), and the usage chunk last when asked for. Each frame is written once.
+ * provider: the same head on every chunk, `role` on the first, exactly one `finish_reason`
+ * (synthesized if the upstream gave none), and the usage chunk last when asked for. Tool-call
+ * renumbering, the single finish and reasoning exclusion are the normalizer's, shared with the
+ * Responses writer. Each frame is written once.
  */
 export class ChatChunkWriter {
-  readonly assembler = new ChatAssembler();
+  readonly normalizer: StreamPartNormalizer;
   private readonly options: ChatChunkWriterOptions;
   private readonly head: ChunkHead;
   private prefix: string | undefined;
   private hasStarted = false;
-  private finishReason: FinishReason | undefined;
-  private usage: Usage | undefined;
-  private systemFingerprint: string | undefined;
-  upstreamId: string | undefined;
-  private readonly toolIndexByKey = new Map<string, number>();
-  private lastToolKey: string | undefined;
 
   constructor(head: ChunkHead, options: ChatChunkWriterOptions) {
     this.head = head;
     this.options = options;
+    this.normalizer = new StreamPartNormalizer(options);
+  }
+
+  get assembler(): ChatAssembler {
+    return this.normalizer.assembler;
   }
 
   get hasFinished(): boolean {
-    return this.finishReason !== undefined;
+    return this.normalizer.finishReason !== undefined;
   }
 
   get lastUsage(): Usage | undefined {
-    return this.usage;
+    return this.normalizer.usage;
+  }
+
+  get upstreamId(): string | undefined {
+    return this.normalizer.upstreamId;
   }
 
   private chunkPrefix(): string {
@@ -60,16 +65,16 @@ export class ChatChunkWriter {
         provider: this.head.provider,
       };
       if (this.head.container !== undefined) head.container = this.head.container;
-      if (this.systemFingerprint !== undefined) head.system_fingerprint = this.systemFingerprint;
+      const fingerprint = this.normalizer.systemFingerprint;
+      if (fingerprint !== undefined) head.system_fingerprint = fingerprint;
       const json = JSON.stringify(head);
       this.prefix = `${json.slice(0, -1)},"choices":[`;
     }
     return this.prefix;
   }
 
-  private frame(choice: string, delta: ChunkDelta | undefined): string {
+  private frame(choice: string): string {
     const suffix = this.options.includeUsage ? '],"usage":null}' : ']}';
-    if (delta) this.assembler.add(delta);
     return sseData(this.chunkPrefix() + choice + suffix);
   }
 
@@ -83,83 +88,33 @@ export class ChatChunkWriter {
     },"logprobs":${logprobs === undefined ? 'null' : JSON.stringify(logprobs)}}`;
   }
 
-  private normalizeToolCalls(fragments: ToolCallDelta[]): ToolCallDelta[] {
-    const out: ToolCallDelta[] = [];
-    for (const fragment of fragments) {
-      const key =
-        typeof fragment.index === 'number'
-          ? `i${fragment.index}`
-          : fragment.id
-            ? `id${fragment.id}`
-            : (this.lastToolKey ?? 'i0');
-      this.lastToolKey = key;
-      let index = this.toolIndexByKey.get(key);
-      const argumentsPiece = fragment.function?.arguments ?? '';
-      if (index === undefined) {
-        index = this.toolIndexByKey.size;
-        this.toolIndexByKey.set(key, index);
-        out.push({
-          index,
-          id: fragment.id || this.options.newToolCallId(),
-          type: 'function',
-          function: { name: fragment.function?.name ?? '', arguments: argumentsPiece },
-        });
-      } else if (argumentsPiece.length > 0) {
-        out.push({ index, function: { arguments: argumentsPiece } });
-      }
-    }
-    return out;
-  }
-
   /** Returns the frame text for one part ('' when the part produces no chunk). */
   write(part: StreamPart): string {
-    switch (part.type) {
-      case 'metadata':
-        this.upstreamId ??= part.upstreamId;
-        if (!this.hasStarted && part.systemFingerprint) this.systemFingerprint ??= part.systemFingerprint;
-        return '';
-      case 'usage':
-        this.usage = part.usage;
-        return '';
-      case 'finish': {
-        if (this.finishReason !== undefined) return '';
-        this.finishReason = part.finishReason;
-        return this.frame(this.choiceJson({}, part.finishReason, undefined), undefined);
-      }
+    const normalized = this.normalizer.accept(part);
+    if (normalized === undefined) return '';
+    switch (normalized.type) {
+      case 'finish':
+        return this.frame(this.choiceJson({}, normalized.finishReason, undefined));
       case 'delta': {
-        if (this.finishReason !== undefined) return '';
-        let delta = part.delta;
-        if (delta.tool_calls) {
-          const toolCalls = this.normalizeToolCalls(delta.tool_calls);
-          delta = { ...delta };
-          if (toolCalls.length > 0) delta.tool_calls = toolCalls;
-          else delete delta.tool_calls;
+        const delta = normalized.delta;
+        if (this.hasStarted && normalized.logprobs === undefined && Object.keys(delta).length === 0) {
+          return '';
         }
-        if (
-          this.options.excludeReasoning &&
-          (delta.reasoning !== undefined || delta.reasoning_details !== undefined)
-        ) {
-          const { reasoning: _reasoning, reasoning_details: _details, ...rest } = delta;
-          delta = rest;
-        }
-        if (Object.keys(delta).length === 0 && part.logprobs === undefined) {
-          if (this.hasStarted) return '';
-        }
-        return this.frame(this.choiceJson(delta, null, part.logprobs), delta);
+        return this.frame(this.choiceJson(delta, null, normalized.logprobs));
       }
       case 'error':
-        return this.error(part.error);
+        return this.error(normalized.error);
     }
   }
 
   /** Ends a stream that completed: synthesized finish if missing, the usage chunk, then `[DONE]`. */
   end(usage: Usage): string {
-    this.usage = usage;
+    this.normalizer.usage = usage;
     let out = '';
-    if (this.finishReason === undefined) {
+    if (this.normalizer.finishReason === undefined) {
       out += this.write({
         type: 'finish',
-        finishReason: this.assembler.message().tool_calls ? 'tool_calls' : 'stop',
+        finishReason: this.normalizer.hasToolCalls ? 'tool_calls' : 'stop',
       });
     }
     if (this.options.includeUsage) {
@@ -181,7 +136,8 @@ export class ChatChunkWriter {
       provider: this.head.provider,
     };
     if (this.head.container !== undefined) head.container = this.head.container;
-    if (this.systemFingerprint !== undefined) head.system_fingerprint = this.systemFingerprint;
-    return this.assembler.completion(head, this.finishReason ?? 'stop', usage);
+    const fingerprint = this.normalizer.systemFingerprint;
+    if (fingerprint !== undefined) head.system_fingerprint = fingerprint;
+    return this.assembler.completion(head, this.normalizer.finishReason ?? 'stop', usage);
   }
 }
