@@ -38,7 +38,7 @@ export async function loadTokenizer(): Promise<void> {
 /**
  * Prompt tokens for the billing reservation: counted with a real tokenizer (o200k) for prompts of
  * chat size, estimated by SPEC §8.3 beyond 16 KiB of text or before the tokenizer is loaded
- * (decision 0009).
+ * (decision 0010).
  */
 export function countPromptTokens(request: ChatCompletionRequest): number {
   const { text, fixed } = textOf(request);
