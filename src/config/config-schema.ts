@@ -63,7 +63,7 @@ export const configSchema = {
         corsOrigins: { type: 'array', items: { type: 'string' }, default: [] },
         trustProxy: { type: 'integer', minimum: 0, default: 0 },
         headersTimeoutMs: { type: 'integer', minimum: 1, default: 10_000 },
-        requestTimeoutMs: { type: 'integer', minimum: 0, default: 0 },
+        requestTimeoutMs: { type: 'integer', minimum: 0, default: 120_000 },
         keepAliveTimeoutMs: { type: 'integer', minimum: 1, default: 72_000 },
         maxResponseBytes: { type: 'integer', minimum: 1, default: 50 * 1024 * 1024 },
       },
