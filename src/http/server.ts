@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ChatCompletionsHandler } from '../api/chat-completions.js';
 import { listModels, retrieveModel } from '../api/models.js';
 import type { ResponsesService } from '../api/responses.js';
+import { bearerToken, isSameSecret, sha256 } from '../auth/internal-key.js';
 import type { KeyAuthenticator } from '../auth/key-authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import { type RateLimitSubject, rateLimitSubjectOf } from '../auth/rate-limit-subject.js';
@@ -259,10 +260,15 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     reply.code(readiness.status === 'ready' ? 200 : 503);
     return readiness;
   });
+  const metricsTokenDigest = config.telemetry.metricsToken
+    ? sha256(config.telemetry.metricsToken)
+    : undefined;
   app.get('/metrics', async (request, reply) => {
-    const token = config.telemetry.metricsToken;
-    if (token !== undefined && request.headers.authorization !== `Bearer ${token}`) {
-      throw new GatewayError('invalid_api_key');
+    if (metricsTokenDigest !== undefined) {
+      const token = bearerToken(request.headers.authorization);
+      if (token === undefined || !isSameSecret(sha256(token), metricsTokenDigest)) {
+        throw new GatewayError('invalid_api_key');
+      }
     }
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -96,3 +96,18 @@ describe('health, readiness, OpenAPI, request ids (SPEC §13)', () => {
     expect(gateway.logLines.join('\n')).not.toContain('local-provider-secret-key');
   });
 });
+
+describe('GET /metrics with MANIAC_METRICS_TOKEN', () => {
+  it('requires the bearer token, compared as a secret', async () => {
+    const guarded = await startTestGateway({ env: { MANIAC_METRICS_TOKEN: 'metrics-token-0123456789' } });
+    try {
+      const status = async (headers: Record<string, string>) =>
+        (await fetch(`${guarded.url}/metrics`, { headers })).status;
+      expect(await status({})).toBe(401);
+      expect(await status({ authorization: 'Bearer metrics-token-012345678' })).toBe(401);
+      expect(await status({ authorization: 'bearer metrics-token-0123456789' })).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
