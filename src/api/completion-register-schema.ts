@@ -2,15 +2,13 @@
  * The body of POST /v1/chat/completions/register (SPEC §11.1), checked item by item so that a bad
  * item is named exactly (`items[3].input.messages`) with 400 `invalid_value`.
  */
+
 import { invalidType, invalidValue, missingParameter } from '../errors/gateway-error.js';
 import type { EventTrace, EventUsage } from '../store/repositories.js';
 import { bodyObject, isJsonObject, type JsonObject, requiredString } from './platform-schemas.js';
-import type { ChatCompletion, FinishReason } from './wire/chat.js';
+import { type ChatCompletion, type FinishReason, gatewayOnlyFields } from './wire/chat.js';
 
 export const maxRegisterItems = 5_000;
-
-/** Request fields only the gateway reads (never forwarded upstream); `input` is stored without them. */
-export const gatewayOnlyFields: readonly string[] = ['models', 'tags', 'metadata', 'trace', 'store'];
 
 const messageRoles = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 const finishReasons = new Set<FinishReason>([
@@ -50,7 +48,8 @@ export interface RegisterRequest {
 export function withoutGatewayFields(body: unknown): unknown {
   if (!isJsonObject(body)) return body;
   const copy: JsonObject = {};
-  for (const [key, value] of Object.entries(body)) if (!gatewayOnlyFields.includes(key)) copy[key] = value;
+  for (const [key, value] of Object.entries(body))
+    if (!(gatewayOnlyFields as readonly string[]).includes(key)) copy[key] = value;
   return copy;
 }
 
