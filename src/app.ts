@@ -5,6 +5,7 @@ import { ResponsesService } from './api/responses.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
 import { RedisRevocationBus } from './auth/redis-revocation-bus.js';
 import { BillingGate } from './billing/billing-gate.js';
+import { LocalLedger, storeLedger } from './billing/local-ledger.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/config.js';
 import { buildHttpServer, type FinishedRequest } from './http/server.js';
@@ -102,8 +103,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     ...(deps.rateLimitBackend ? { backend: deps.rateLimitBackend } : {}),
   });
+  // SQLite is single-instance (SPEC §10): reservations can live in this process's memory.
+  const ledger =
+    store.dialect === 'sqlite'
+      ? new LocalLedger({ billing: store.billing, clock })
+      : storeLedger(store.billing);
   const billing = new BillingGate({
-    billing: store.billing,
+    ledger,
+    budgets: store.billing,
     mode: config.billing.mode,
     clock,
     newReservationId: () => `rsv_${randomBase62(24)}`,
@@ -194,7 +201,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     admin: {
       store,
       revoke: (id) => auth.propagateRevocation(id),
-      onBudgetChanged: (orgId) => billing.invalidateBudgets(orgId),
+      onBillingChanged: (orgId) => billing.invalidateBudgets(orgId),
+      heldMicros: (orgId) => billing.heldMicros(orgId),
       clock,
     },
   });
@@ -216,7 +224,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let lastPurgeAt = clock.now();
   const maintenance = setInterval(() => {
     const now = clock.now();
-    store.billing.releaseStale(now - config.timeouts.totalMs - 300_000, now).catch((error: unknown) => {
+    ledger.releaseStale(now - config.timeouts.totalMs - 300_000, now).catch((error: unknown) => {
       logger.warn({ error: String(error) }, 'releasing stale reservations failed');
     });
     if (now - lastPurgeAt < dayMs) return;
@@ -239,7 +247,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     containers,
     async start() {
       telemetry = await openTelemetryBatcher({
-        sink: createSettlingSink(store.requestEvents, store.billing),
+        sink: createSettlingSink(store.requestEvents, ledger),
         spoolDir: config.storage.spoolDir,
         spoolMaxBytes: config.telemetry.spoolMaxBytes,
         batchSize: config.telemetry.batchSize,

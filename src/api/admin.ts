@@ -27,8 +27,10 @@ export interface AdminContext {
    * or revoke takes effect at once (SPEC §6). Called after the store has changed.
    */
   revoke(id: string): Promise<void>;
-  /** A budget changed: forget cached budget lists of the organization. */
-  onBudgetChanged?(orgId: string): void;
+  /** A budget or the credits of the organization changed: forget what is cached of its billing. */
+  onBillingChanged?(orgId: string): void;
+  /** Open reservations held in the gateway's memory rather than in the store (decision 0011). */
+  heldMicros?(orgId: string): number;
   clock?: Clock;
 }
 
@@ -189,14 +191,14 @@ export function toApiKeyView(record: ApiKeyRecord, now: number) {
   };
 }
 
-export function toBalanceView(orgId: string, balance: BalanceRecord | undefined) {
+export function toBalanceView(orgId: string, balance: BalanceRecord | undefined, heldMicros = 0) {
   return {
     object: 'balance' as const,
     org_id: orgId,
     configured: balance?.isConfigured ?? false,
     balance_usd: usd(balance?.balanceMicros ?? 0),
-    reserved_usd: usd(balance?.reservedMicros ?? 0),
-    available_usd: usd(balance?.availableMicros ?? 0),
+    reserved_usd: usd((balance?.reservedMicros ?? 0) + heldMicros),
+    available_usd: usd((balance?.availableMicros ?? 0) - heldMicros),
   };
 }
 
@@ -389,7 +391,11 @@ export async function addCredits(
       ...(note === undefined ? {} : { note }),
       now: nowOf(context),
     });
-    return { ...toBalanceView(organization.id, balance), amount_usd: usd(amountMicros) };
+    context.onBillingChanged?.(organization.id);
+    return {
+      ...toBalanceView(organization.id, balance, context.heldMicros?.(organization.id)),
+      amount_usd: usd(amountMicros),
+    };
   } catch (error) {
     rethrow(error, { not_found: () => notFound('organization', orgIdOrName) });
   }
@@ -397,7 +403,11 @@ export async function addCredits(
 
 export async function getBalance(context: AdminContext, orgIdOrName: string): Promise<BalanceView> {
   const organization = await organizationOf(context, orgIdOrName);
-  return toBalanceView(organization.id, await context.store.billing.getBalance(organization.id));
+  return toBalanceView(
+    organization.id,
+    await context.store.billing.getBalance(organization.id),
+    context.heldMicros?.(organization.id),
+  );
 }
 
 /** PUT /admin/v1/budgets `{scope, id, period, limit_usd}`: creates or replaces that budget. */
@@ -417,7 +427,7 @@ export async function setBudget(context: AdminContext, input: unknown): Promise<
       limitMicros,
       now: nowOf(context),
     });
-    context.onBudgetChanged?.(budget.orgId);
+    context.onBillingChanged?.(budget.orgId);
     return toBudgetView(budget);
   } catch (error) {
     rethrow(error, { not_found: () => notFound(scope === 'org' ? 'organization' : scope, scopeRef) });

@@ -2,8 +2,9 @@ import type { ChatCompletionRequest } from '../api/wire/chat.js';
 import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamTarget } from '../providers/provider.js';
-import type { BillingRepository } from '../store/repositories.js';
+import type { BillingRepository, ReserveResult } from '../store/repositories.js';
 import { estimateMicros, formatUsd } from './cost.js';
+import type { ReservationLedger } from './local-ledger.js';
 import { countPromptTokens, imagePartsOf, loadTokenizer } from './prompt-tokens.js';
 
 /** Who pays: the caller's organization, project and key (a Principal fits). */
@@ -21,7 +22,10 @@ export interface Reservation {
 }
 
 export interface BillingGateOptions {
-  billing: BillingRepository;
+  /** Where reservations are held: the store's tables or this process's memory (decision 0011). */
+  ledger: ReservationLedger;
+  /** Budget lists, to skip reserving for callers without any budget when billing is off. */
+  budgets: Pick<BillingRepository, 'listBudgets'>;
   mode: 'off' | 'prepaid';
   clock: Clock;
   newReservationId: () => string;
@@ -58,17 +62,18 @@ export class BillingGate {
     this.budgetCacheTtlMs = options.budgetCacheTtlMs ?? 5000;
   }
 
-  /** Forgets cached budget lists (after a budget changes on this instance). */
+  /** Forgets cached budget lists and balances (after a budget or credit changes on this instance). */
   invalidateBudgets(orgId?: string): void {
     if (orgId === undefined) this.budgetScopes.clear();
     else this.budgetScopes.delete(orgId);
+    this.options.ledger.invalidate?.(orgId);
   }
 
   private async hasBudget(principal: BillingSubject): Promise<boolean> {
     const now = this.options.clock.now();
     let cached = this.budgetScopes.get(principal.orgId);
     if (!cached || now - cached.readAt > this.budgetCacheTtlMs) {
-      const budgets = await this.options.billing.listBudgets({ orgId: principal.orgId, now });
+      const budgets = await this.options.budgets.listBudgets({ orgId: principal.orgId, now });
       cached = { scopeIds: new Set(budgets.map((budget) => budget.scopeId)), readAt: now };
       this.budgetScopes.set(principal.orgId, cached);
     }
@@ -77,6 +82,11 @@ export class BillingGate {
       cached.scopeIds.has(principal.projectId) ||
       cached.scopeIds.has(principal.keyId)
     );
+  }
+
+  /** What this process holds in memory for the organization's open reservations (0 with the store's ledger). */
+  heldMicros(orgId: string): number {
+    return this.options.ledger.heldMicros?.(orgId) ?? 0;
   }
 
   /** Worst case over the candidates (SPEC §8.1), in micro-dollars. */
@@ -109,9 +119,9 @@ export class BillingGate {
       id: this.options.newReservationId(),
       amountMicros: this.estimate(request, candidates),
     };
-    let result: Awaited<ReturnType<BillingRepository['reserve']>>;
+    let result: ReserveResult;
     try {
-      result = await this.options.billing.reserve({
+      result = await this.options.ledger.reserve({
         reservationId: reservation.id,
         orgId: principal.orgId,
         projectId: principal.projectId,

@@ -27,7 +27,8 @@ export interface AdminRouteDeps {
   store: AdminContext['store'];
   /** Key or organization id disabled/revoked: drop it from every instance's key cache. */
   revoke(id: string): Promise<void>;
-  onBudgetChanged?(orgId: string): void;
+  onBillingChanged?(orgId: string): void;
+  heldMicros?(orgId: string): number;
   clock?: Clock;
 }
 
@@ -61,7 +62,8 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminRoute
   const context: AdminContext = {
     store: deps.store,
     revoke: deps.revoke,
-    ...(deps.onBudgetChanged === undefined ? {} : { onBudgetChanged: deps.onBudgetChanged }),
+    ...(deps.onBillingChanged === undefined ? {} : { onBillingChanged: deps.onBillingChanged }),
+    ...(deps.heldMicros === undefined ? {} : { heldMicros: deps.heldMicros }),
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
   };
 

@@ -1,3 +1,4 @@
+import { chargeManyIn, ledgerSnapshotIn } from './billing-charges.js';
 import { assertMicros, createReservationMethods, openReservations } from './billing-reservations.js';
 import { withSpend } from './budget-spend.js';
 import { type BalanceRecord, type BillingRepository, type BudgetScope, StoreError } from './repositories.js';
@@ -47,6 +48,13 @@ export function createBillingRepository({ db, profile }: StoreContext): BillingR
 
   return {
     ...createReservationMethods(db, profile),
+
+    async chargeMany(inputs, now) {
+      if (inputs.length === 0) return { results: [], snapshots: [] };
+      return db.transaction().execute((trx) => chargeManyIn(trx, profile, inputs, now));
+    },
+
+    ledgerSnapshot: (orgId, now) => ledgerSnapshotIn(db, orgId, now),
 
     async addCredits({ orgId, amountMicros, note, now }) {
       assertMicros(amountMicros);

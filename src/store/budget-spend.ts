@@ -34,9 +34,9 @@ function scopesOf(target: SpendTarget): { scope: BudgetScope; scopeId: string }[
   return scopes;
 }
 
-/** Adds a settled amount to every scope × period counter of the request, in one statement. */
-export async function addSpend(db: Kysely<Database>, target: SpendTarget, amountMicros: number, now: number) {
-  const rows: BudgetSpendTable[] = scopesOf(target).flatMap(({ scope, scopeId }) =>
+/** The scope × period counter rows a settled amount adds to. */
+export function spendRowsOf(target: SpendTarget, amountMicros: number, now: number): BudgetSpendTable[] {
+  return scopesOf(target).flatMap(({ scope, scopeId }) =>
     budgetPeriods.map((period) => ({
       scope,
       scope_id: scopeId,
@@ -46,6 +46,11 @@ export async function addSpend(db: Kysely<Database>, target: SpendTarget, amount
       spent_micros: amountMicros,
     })),
   );
+}
+
+/** Adds the rows' amounts to their counters in one statement; rows of one counter must be merged first. */
+export async function upsertSpend(db: Kysely<Database>, rows: readonly BudgetSpendTable[]) {
+  if (rows.length === 0) return;
   await db
     .insertInto('budget_spend')
     .values(rows)
@@ -55,6 +60,11 @@ export async function addSpend(db: Kysely<Database>, target: SpendTarget, amount
       })),
     )
     .execute();
+}
+
+/** Adds a settled amount to every scope × period counter of the request, in one statement. */
+export function addSpend(db: Kysely<Database>, target: SpendTarget, amountMicros: number, now: number) {
+  return upsertSpend(db, spendRowsOf(target, amountMicros, now));
 }
 
 /** Budgets as records, each with the spend of its period containing `now`; org → project → key order. */

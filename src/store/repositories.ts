@@ -205,6 +205,32 @@ export interface SettleInput {
 /** `invalid_amount`: `actualMicros` was not a finite number; nothing was written. */
 export type SettleResult = 'settled' | 'duplicate' | 'unknown_reservation' | 'invalid_amount';
 
+/** A settlement without a stored reservation (the reservation was held in the gateway's memory). */
+export interface ChargeInput {
+  /** The request event id: charging the same event twice changes nothing the second time. */
+  eventId: string;
+  orgId: string;
+  projectId: string | null;
+  keyId: string | null;
+  /** Actual cost; fractions are rounded. Non-finite amounts are refused (`invalid_amount`). */
+  actualMicros: number;
+  /** Decides the budget periods the spend belongs to. */
+  now: number;
+}
+
+export type ChargeResult = 'charged' | 'duplicate' | 'invalid_amount';
+
+/** What a gateway holding reservations in memory needs of an organization, read in one go. */
+export interface LedgerSnapshot {
+  orgId: string;
+  orgExists: boolean;
+  /** Absent until the organization has a billing account. */
+  account?: { balanceMicros: number; isConfigured: boolean };
+  /** Every budget of the organization, with spend for the periods containing `readAt`. */
+  budgets: BudgetRecord[];
+  readAt: number;
+}
+
 export interface BillingRepository {
   /**
    * Appends a credit to the ledger and raises the balance; the first credit configures billing for
@@ -249,6 +275,17 @@ export interface BillingRepository {
   release(reservationId: string, now: number): Promise<boolean>;
   /** Releases reservations left open since before `olderThan` (a crashed process); returns how many. */
   releaseStale(olderThan: number, now: number): Promise<number>;
+  /**
+   * Debits, balance and budget spend of several charges in one transaction, idempotent by `eventId`;
+   * answers with each charge's result and a fresh snapshot of every organization charged, read in the
+   * same transaction (budget spend as of `now`).
+   */
+  chargeMany(
+    inputs: readonly ChargeInput[],
+    now: number,
+  ): Promise<{ results: ChargeResult[]; snapshots: LedgerSnapshot[] }>;
+  /** The organization's account and budgets with their current spend. */
+  ledgerSnapshot(orgId: string, now: number): Promise<LedgerSnapshot>;
 }
 
 /** Everything the gateway keeps, behind one handle. */

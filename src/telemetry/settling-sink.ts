@@ -6,7 +6,7 @@ export interface EventTable {
   insertMany(events: readonly RequestEvent[]): Promise<unknown>;
 }
 
-/** The store's `billing.settleMany`: idempotent by `eventId`; rejects only when the store is unavailable. */
+/** A reservation ledger's `settleMany`: idempotent by `eventId`; rejects only when the store is unavailable. */
 export interface SettlementLedger {
   settleMany(
     inputs: readonly {
@@ -14,6 +14,10 @@ export interface SettlementLedger {
       eventId: string;
       actualMicros: number;
       now: number;
+      /** The payer, for ledgers that hold reservations in memory and charge without a stored row. */
+      orgId: string | null;
+      projectId: string | null;
+      keyId: string | null;
     }[],
   ): Promise<unknown>;
 }
@@ -36,6 +40,9 @@ export function createSettlingSink(table: EventTable, ledger: SettlementLedger):
           actualMicros: event.settlement.actual_usd_micros,
           // The spend belongs to the request's budget period, even when settled on replay after an outage.
           now: event.ts,
+          orgId: event.org_id,
+          projectId: event.project_id,
+          keyId: event.key_id,
         });
       }
       // One transaction for the whole batch's settlements.

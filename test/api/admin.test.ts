@@ -14,7 +14,7 @@ for (const dialect of dialects) {
     let database: TestDatabase;
     let store: Store;
     let revoked: string[];
-    let budgetsChanged: string[];
+    let billingChanged: string[];
     let context: admin.AdminContext;
 
     beforeAll(async () => {
@@ -28,14 +28,14 @@ for (const dialect of dialects) {
     beforeEach(() => {
       clock.set(startMs);
       revoked = [];
-      budgetsChanged = [];
+      billingChanged = [];
       context = {
         store,
         clock,
         revoke: async (id) => {
           revoked.push(id);
         },
-        onBudgetChanged: (orgId) => budgetsChanged.push(orgId),
+        onBillingChanged: (orgId) => billingChanged.push(orgId),
       };
     });
 
@@ -298,7 +298,7 @@ for (const dialect of dialects) {
           limit_usd: 2.5,
         });
         expect(replaced.limit_usd).toBe(2.5);
-        expect(budgetsChanged).toEqual([org.id, org.id, org.id, org.id]);
+        expect(billingChanged).toEqual([org.id, org.id, org.id, org.id]);
 
         const reservation = `rsv_${counter}`;
         const base = {
@@ -368,7 +368,7 @@ for (const dialect of dialects) {
         await expect(admin.listBudgets(context, { org: ['a', 'b'] })).rejects.toEqual(
           rejection({ status: 400, code: 'invalid_type', param: 'org' }),
         );
-        expect(budgetsChanged).toEqual([]);
+        expect(billingChanged).toEqual([]);
       });
     });
   });

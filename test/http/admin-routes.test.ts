@@ -26,7 +26,7 @@ afterAll(async () => {
 /** The server's error rendering and 404 in miniature, plus one unrelated route outside the plugin. */
 async function buildServer(deps: Partial<AdminRouteDeps> = {}) {
   const revoked: string[] = [];
-  const budgetsChanged: string[] = [];
+  const billingChanged: string[] = [];
   const app: FastifyInstance = Fastify();
   app.setErrorHandler((error, _request, reply) => {
     const { error: gatewayError } = toGatewayError(error, 1024 * 1024);
@@ -43,11 +43,11 @@ async function buildServer(deps: Partial<AdminRouteDeps> = {}) {
     revoke: async (id: string) => {
       revoked.push(id);
     },
-    onBudgetChanged: (orgId: string) => budgetsChanged.push(orgId),
+    onBillingChanged: (orgId: string) => billingChanged.push(orgId),
     ...deps,
   });
   await app.ready();
-  return { app, revoked, budgetsChanged };
+  return { app, revoked, billingChanged };
 }
 
 const auth = { authorization: `Bearer ${adminToken}` };
@@ -177,12 +177,13 @@ describe('admin routes with a token', () => {
   });
 
   it('add credits and report the balance in USD', async () => {
-    const { app } = server;
+    const { app, billingChanged } = server;
     const org = await call(app, {
       method: 'POST',
       url: '/admin/v1/organizations',
       payload: { name: 'hooli' },
     });
+    billingChanged.length = 0;
     const url = `/admin/v1/organizations/${org.body.id}`;
     expect((await call(app, { url: `${url}/balance` })).body).toMatchObject({
       configured: false,
@@ -195,6 +196,8 @@ describe('admin routes with a token', () => {
     });
     expect(credit.status).toBe(200);
     expect(credit.body).toMatchObject({ object: 'balance', amount_usd: 25.123456, balance_usd: 25.123456 });
+    // The gateway's in-memory ledger reads the new balance before the next reservation.
+    expect(billingChanged).toEqual([org.body.id]);
     expect((await call(app, { url: '/admin/v1/organizations/hooli/balance' })).body).toEqual({
       object: 'balance',
       org_id: org.body.id,
@@ -216,12 +219,13 @@ describe('admin routes with a token', () => {
   });
 
   it('set and list budgets', async () => {
-    const { app, budgetsChanged } = server;
+    const { app, billingChanged } = server;
     const org = await call(app, {
       method: 'POST',
       url: '/admin/v1/organizations',
       payload: { name: 'vandelay' },
     });
+    billingChanged.length = 0;
     const budget = await call(app, {
       method: 'PUT',
       url: '/admin/v1/budgets',
@@ -234,7 +238,7 @@ describe('admin routes with a token', () => {
       limit_usd: 100,
       spent_usd: 0,
     });
-    expect(budgetsChanged).toEqual([org.body.id]);
+    expect(billingChanged).toEqual([org.body.id]);
     const listed = await call(app, { url: '/admin/v1/budgets?org=vandelay' });
     expect(listed.body.data).toEqual([budget.body]);
     const bad = await call(app, {

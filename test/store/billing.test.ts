@@ -194,6 +194,68 @@ for (const dialect of dialects) {
         });
       });
 
+      it('charges a batch without stored reservations, once per event, and answers fresh snapshots', async () => {
+        const tenant = await newTenant();
+        const other = await newTenant();
+        const now = Date.UTC(2026, 10, 26, 12);
+        await fixture.store.billing.addCredits({ orgId: tenant.orgId, amountMicros: 10_000, now });
+        await fixture.store.billing.setBudget({
+          scope: 'key',
+          scopeId: tenant.keyId,
+          period: 'day',
+          limitMicros: 5_000,
+          now,
+        });
+        const eventId = uniqueName('evt');
+        const charge = (id: string, actualMicros: number, payer = tenant) => ({
+          eventId: id,
+          ...payer,
+          actualMicros,
+          now,
+        });
+        const first = await fixture.store.billing.chargeMany(
+          [
+            charge(eventId, 300.4),
+            charge(uniqueName('evt'), 200),
+            charge(eventId, 300),
+            charge(uniqueName('evt'), Number.NaN),
+            charge(uniqueName('evt'), 50, other),
+          ],
+          now,
+        );
+        expect(first.results).toEqual(['charged', 'charged', 'duplicate', 'invalid_amount', 'charged']);
+        const mine = first.snapshots.find((snapshot) => snapshot.orgId === tenant.orgId);
+        expect(mine).toMatchObject({
+          orgExists: true,
+          account: { balanceMicros: 9_500, isConfigured: true },
+          budgets: [{ scope: 'key', scopeId: tenant.keyId, period: 'day', spentMicros: 500 }],
+          readAt: now,
+        });
+        // An organization never credited is debited too (billing off still tracks spend).
+        expect(first.snapshots.find((snapshot) => snapshot.orgId === other.orgId)).toMatchObject({
+          orgExists: true,
+          account: { balanceMicros: -50, isConfigured: false },
+          budgets: [],
+        });
+
+        const again = await fixture.store.billing.chargeMany([charge(eventId, 300)], now);
+        expect(again.results).toEqual(['duplicate']);
+        expect(await fixture.store.billing.ledgerSnapshot(tenant.orgId, now)).toMatchObject({
+          account: { balanceMicros: 9_500 },
+          budgets: [{ spentMicros: 500 }],
+        });
+        // The next day's budget period starts empty.
+        expect(await fixture.store.billing.ledgerSnapshot(tenant.orgId, now + dayMs)).toMatchObject({
+          budgets: [{ spentMicros: 0 }],
+        });
+        expect(await fixture.store.billing.ledgerSnapshot('org_missing', now)).toEqual({
+          orgId: 'org_missing',
+          orgExists: false,
+          budgets: [],
+          readAt: now,
+        });
+      });
+
       it('answers unknown_reservation and changes nothing for an unknown reservation', async () => {
         const settle = { reservationId: 'res_missing', eventId: uniqueName('evt'), actualMicros: 5, now: 0 };
         expect(await fixture.store.billing.settle(settle)).toBe('unknown_reservation');

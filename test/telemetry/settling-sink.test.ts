@@ -5,11 +5,17 @@ import { FakeStore, idRange, makeEvent } from './fakes.js';
 /** Settles once per event id, like `billing.settle`; fails on demand. */
 class FakeLedger {
   isFailing = false;
-  readonly settled = new Map<string, { reservationId: string; actualMicros: number; now: number }>();
+  readonly settled = new Map<string, unknown>();
   attempts = 0;
 
   async settleMany(
-    inputs: readonly { reservationId: string; eventId: string; actualMicros: number; now: number }[],
+    inputs: readonly {
+      reservationId: string;
+      eventId: string;
+      actualMicros: number;
+      now: number;
+      orgId: string | null;
+    }[],
   ) {
     this.attempts++;
     if (this.isFailing) throw new Error('billing store unavailable');
@@ -44,6 +50,9 @@ describe('createSettlingSink', () => {
       eventId: 'evt_000003',
       actualMicros: 300,
       now: batch[2].ts,
+      orgId: batch[2].org_id,
+      projectId: batch[2].project_id,
+      keyId: batch[2].key_id,
     });
   });
 });

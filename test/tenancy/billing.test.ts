@@ -26,6 +26,9 @@ beforeAll(async () => {
         ...store.billing,
         reserve: (input) =>
           isBillingDown ? Promise.reject(new Error('down')) : store.billing.reserve(input),
+        // The in-memory ledger of the SQLite store reads an organization before its first reservation.
+        ledgerSnapshot: (orgId, now) =>
+          isBillingDown ? Promise.reject(new Error('down')) : store.billing.ledgerSnapshot(orgId, now),
       },
     }),
   });

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revocationChannel } from '#src/auth/redis-revocation-bus.js';
 import { BillingGate } from '#src/billing/billing-gate.js';
+import { storeLedger } from '#src/billing/local-ledger.js';
 import { loadTokenizer } from '#src/billing/prompt-tokens.js';
 import { systemClock } from '#src/clock.js';
 import { allFakeFormats } from '#src/fake-upstream/all-formats.js';
@@ -58,7 +59,8 @@ afterAll(async () => {
 /** The gateway's own worst-case estimate for one request, from the same catalog entry. */
 function estimateOf(request: Record<string, unknown>): number {
   const gate = new BillingGate({
-    billing: store.billing,
+    ledger: storeLedger(store.billing),
+    budgets: store.billing,
     mode: 'prepaid',
     clock: systemClock,
     newReservationId: () => 'x',

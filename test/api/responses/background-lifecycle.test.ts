@@ -50,8 +50,8 @@ describe('background billing (SPEC §12.3, §8)', () => {
       const upstream = await upstreamCalled;
       await gateway.app.flushTelemetry();
       // The creating request's event has settled: the reservation is still held for the job.
-      const held = await gateway.app.store.billing.getBalance(tenant.orgId);
-      expect(held?.reservedMicros).toBeGreaterThan(0);
+      // SQLite: the gateway holds reservations in memory (decision 0011).
+      expect(gateway.app.billing.heldMicros(tenant.orgId)).toBeGreaterThan(0);
       const creation = gateway.finished.find(
         (finished) => finished.record.endpoint === 'responses.background',
       );
@@ -72,6 +72,7 @@ describe('background billing (SPEC §12.3, §8)', () => {
       await gateway.app.flushTelemetry();
       const settled = await gateway.app.store.billing.getBalance(tenant.orgId);
       expect(settled).toMatchObject({ reservedMicros: 0, balanceMicros: 1_000_000 - 20 });
+      expect(gateway.app.billing.heldMicros(tenant.orgId)).toBe(0);
     } finally {
       await gateway.close();
     }

@@ -1,0 +1,114 @@
+import type { Kysely } from 'kysely';
+import { spendRowsOf, upsertSpend, withSpend } from './budget-spend.js';
+import type { DialectProfile } from './dialect-profile.js';
+import { chunkRows, toText } from './json-column.js';
+import type { ChargeInput, ChargeResult, LedgerSnapshot } from './repositories.js';
+import type { BudgetSpendTable, Database } from './schema.js';
+
+/** The organization's account and budgets (with spend for the periods containing `now`). */
+export async function ledgerSnapshotIn(
+  db: Kysely<Database>,
+  orgId: string,
+  now: number,
+): Promise<LedgerSnapshot> {
+  const organization = await db
+    .selectFrom('organizations')
+    .select('id')
+    .where('id', '=', orgId)
+    .executeTakeFirst();
+  const account = await db
+    .selectFrom('billing_accounts')
+    .select(['balance_micros', 'configured_at'])
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
+  const budgets = await db.selectFrom('budgets').selectAll().where('org_id', '=', orgId).execute();
+  return {
+    orgId,
+    orgExists: organization !== undefined,
+    ...(account === undefined
+      ? {}
+      : {
+          account: {
+            balanceMicros: Number(account.balance_micros),
+            isConfigured: account.configured_at !== null,
+          },
+        }),
+    budgets: await withSpend(db, budgets, now),
+    readAt: now,
+  };
+}
+
+/**
+ * Charges without stored reservations, batched: one multi-row debit insert (idempotent by event id),
+ * one balance update per organization and one spend upsert for all counters, then a fresh snapshot of
+ * each organization charged, as of `now`. Runs inside the caller's transaction.
+ */
+export async function chargeManyIn(
+  trx: Kysely<Database>,
+  profile: DialectProfile,
+  inputs: readonly ChargeInput[],
+  now: number,
+): Promise<{ results: ChargeResult[]; snapshots: LedgerSnapshot[] }> {
+  const results: ChargeResult[] = inputs.map((input) =>
+    Number.isFinite(input.actualMicros) ? 'duplicate' : 'invalid_amount',
+  );
+  const debits = [];
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    if (!Number.isFinite(input.actualMicros) || seen.has(input.eventId)) continue;
+    seen.add(input.eventId);
+    debits.push({
+      org_id: input.orgId,
+      kind: 'debit' as const,
+      amount_micros: Math.round(input.actualMicros),
+      event_id: toText(input.eventId),
+      reservation_id: null,
+      project_id: input.projectId,
+      key_id: input.keyId,
+      note: null,
+      created_at: input.now,
+    });
+  }
+  const charged = new Set<string>();
+  for (const chunk of chunkRows(debits, profile.maxParameters)) {
+    const rows = await trx
+      .insertInto('billing_ledger')
+      .values(chunk)
+      .onConflict((conflict) => conflict.column('event_id').doNothing())
+      .returning('event_id')
+      .execute();
+    for (const row of rows) if (row.event_id !== null) charged.add(row.event_id);
+  }
+
+  const balanceDelta = new Map<string, number>();
+  const spend = new Map<string, BudgetSpendTable>();
+  for (const [index, input] of inputs.entries()) {
+    if (results[index] === 'invalid_amount' || !charged.has(toText(input.eventId))) continue;
+    charged.delete(toText(input.eventId));
+    results[index] = 'charged';
+    const amount = Math.round(input.actualMicros);
+    if (amount === 0) continue;
+    balanceDelta.set(input.orgId, (balanceDelta.get(input.orgId) ?? 0) + amount);
+    for (const row of spendRowsOf(input, amount, input.now)) {
+      const key = `${row.scope}\n${row.scope_id}\n${row.period}\n${row.period_start}`;
+      const merged = spend.get(key);
+      if (merged) merged.spent_micros += amount;
+      else spend.set(key, row);
+    }
+  }
+  for (const [orgId, amount] of balanceDelta) {
+    await trx
+      .updateTable('billing_accounts')
+      .set((eb) => ({ balance_micros: eb('balance_micros', '-', amount), updated_at: now }))
+      .where('org_id', '=', orgId)
+      .execute();
+  }
+  const spendRows = [...spend.values()];
+  for (const chunk of chunkRows(spendRows, profile.maxParameters)) await upsertSpend(trx, chunk);
+
+  const snapshots: LedgerSnapshot[] = [];
+  for (const orgId of new Set(inputs.map((input) => input.orgId))) {
+    snapshots.push(await ledgerSnapshotIn(trx, orgId, now));
+  }
+  return { results, snapshots };
+}
