@@ -27,7 +27,26 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function createRequestEventRepository({ db, profile }: StoreContext): RequestEventRepository {
+export function createRequestEventRepository({
+  db,
+  profile,
+  writeNewRows,
+}: StoreContext): RequestEventRepository {
+  // The engine's own batch writer where it has one (SQLite); else chunked multi-row Kysely inserts.
+  const insertBatch =
+    writeNewRows === undefined
+      ? (rows: Insertable<RequestEventsTable>[]) =>
+          db.transaction().execute(async (trx) => {
+            let count = 0;
+            for (const chunk of chunkRows(rows, profile.maxParameters)) count += await insertRows(trx, chunk);
+            return count;
+          })
+      : (rows: Insertable<RequestEventsTable>[]) => writeNewRows('request_events', rows);
+  const insertOne =
+    writeNewRows === undefined
+      ? (row: Insertable<RequestEventsTable>) => insertRows(db, [row])
+      : (row: Insertable<RequestEventsTable>) => writeNewRows('request_events', [row]);
+
   return {
     async insertMany(events: readonly RequestEvent[]) {
       const rows: Insertable<RequestEventsTable>[] = [];
@@ -41,12 +60,7 @@ export function createRequestEventRepository({ db, profile }: StoreContext): Req
       }
       if (rows.length === 0) return { inserted: 0, rejected };
       try {
-        const inserted = await db.transaction().execute(async (trx) => {
-          let count = 0;
-          for (const chunk of chunkRows(rows, profile.maxParameters)) count += await insertRows(trx, chunk);
-          return count;
-        });
-        return { inserted, rejected };
+        return { inserted: await insertBatch(rows), rejected };
       } catch (error) {
         if (!profile.isDataError(error)) throw error;
       }
@@ -54,7 +68,7 @@ export function createRequestEventRepository({ db, profile }: StoreContext): Req
       let inserted = 0;
       for (const row of rows) {
         try {
-          inserted += await insertRows(db, [row]);
+          inserted += await insertOne(row);
         } catch (error) {
           if (!profile.isDataError(error)) throw error;
           rejected.push({ id: row.id, reason: reasonOf(error) });

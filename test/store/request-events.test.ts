@@ -98,6 +98,16 @@ for (const dialect of dialects) {
         expect(page.total).toBe(4);
       });
 
+      it('stores an event sent twice in one batch once', async () => {
+        const tenant = await newTenant();
+        const event = eventOf(tenant);
+        expect(await fixture.store.requestEvents.insertMany([event, eventOf(tenant), event])).toEqual({
+          inserted: 2,
+          rejected: [],
+        });
+        expect(await fixture.store.requestEvents.get(tenant.orgId, event.id)).toEqual(event);
+      });
+
       it('round-trips every field, rounding latencies to whole milliseconds', async () => {
         const tenant = await newTenant();
         const event = eventOf(tenant, {
