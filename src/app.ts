@@ -3,7 +3,7 @@ import { ChatCompletionsHandler } from './api/chat-completions.js';
 import { createRegisteredGenerator } from './api/registered-generation.js';
 import { ResponsesService } from './api/responses.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
-import { RedisRevocationBus } from './auth/redis-revocation-bus.js';
+import type { RedisRevocationBus } from './auth/redis-revocation-bus.js';
 import { BillingGate } from './billing/billing-gate.js';
 import { LocalLedger, storeLedger } from './billing/local-ledger.js';
 import { type Clock, systemClock } from './clock.js';
@@ -80,8 +80,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const upstream = new UpstreamClient();
   const redisUrl = config.rateLimit.redisUrl;
-  const revocations = redisUrl
-    ? RedisRevocationBus.connect(redisUrl, {
+  // ioredis is loaded only when Redis is configured.
+  const revocations: RedisRevocationBus | undefined = redisUrl
+    ? (await import('./auth/redis-revocation-bus.js')).RedisRevocationBus.connect(redisUrl, {
         onError: (error) => logger.warn({ error: String(error) }, 'revocation bus'),
       })
     : undefined;
@@ -96,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       logger.warn({ error: String(error) }, 'key store unavailable');
     },
   });
-  const rateLimiter = createRateLimiter({
+  const rateLimiter = await createRateLimiter({
     config: config.rateLimit,
     clock,
     metrics,

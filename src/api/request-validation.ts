@@ -2,18 +2,24 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { GatewayError, invalidType, invalidValue, missingParameter } from '../errors/gateway-error.js';
 
 /**
- * One Ajv instance for request bodies. No coercion, no removal of extra keys, no defaults: the body
- * that passes is the body the client sent, so unknown fields still reach OpenAI-style upstreams.
+ * One Ajv instance for request bodies, made with the first validator. No coercion, no removal of
+ * extra keys, no defaults: the body that passes is the body the client sent, so unknown fields still
+ * reach OpenAI-style upstreams.
  */
-const ajv = new Ajv({
-  allErrors: false,
-  coerceTypes: false,
-  useDefaults: false,
-  removeAdditional: false,
-  discriminator: true,
-  strict: false,
-  allowUnionTypes: true,
-});
+let ajv: Ajv | undefined;
+
+function bodyAjv(): Ajv {
+  ajv ??= new Ajv({
+    allErrors: false,
+    coerceTypes: false,
+    useDefaults: false,
+    removeAdditional: false,
+    discriminator: true,
+    strict: false,
+    allowUnionTypes: true,
+  });
+  return ajv;
+}
 
 /** `/messages/2/content/0` → `messages[2].content[0]`, the OpenAI spelling of `param`. */
 export function paramPath(instancePath: string, child?: string): string {
@@ -84,7 +90,7 @@ export function toGatewayError(errors: ErrorObject[]): GatewayError {
 export function compileBodyValidator<T>(schema: object): (body: unknown) => T {
   let validate: ValidateFunction | undefined;
   return (body: unknown): T => {
-    validate ??= ajv.compile(schema);
+    validate ??= bodyAjv().compile(schema);
     if (body === undefined) throw new GatewayError('invalid_json');
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('invalid_type', { param: 'body', expected: 'an object' }, { param: null });

@@ -5,8 +5,6 @@ import { ConfigError, type LoadConfigOptions, loadConfig } from '../config/confi
 import { buildOpenApiDocument } from '../http/openapi.js';
 import { ModelCatalog, readBuiltInCatalog, toPublicModel } from '../routing/model-catalog.js';
 import { migrateStore } from '../store/create-store.js';
-import { runManagementCommand } from './management-commands.js';
-import { runPlatformCommand } from './platform-commands.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -265,9 +263,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (command.startsWith('-')) return await serve(argv, io);
-    const managed =
-      (await runManagementCommand(command, rest, io)) ?? (await runPlatformCommand(command, rest, io));
-    if (managed !== undefined) return managed;
     switch (command) {
       case 'serve':
         return await serve(rest, io);
@@ -290,9 +285,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         io.out(`${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`);
         return 0;
-      default:
+      default: {
+        // The operator commands load on demand, so that `serve` does not load their modules.
+        const { runManagementCommand } = await import('./management-commands.js');
+        const { runPlatformCommand } = await import('./platform-commands.js');
+        const managed =
+          (await runManagementCommand(command, rest, io)) ?? (await runPlatformCommand(command, rest, io));
+        if (managed !== undefined) return managed;
         io.err(`maniac-gateway: unknown command '${command}'\n\n${usage.main}`);
         return 2;
+      }
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

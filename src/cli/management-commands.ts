@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import * as admin from '../api/admin.js';
-import { revocationChannel } from '../auth/redis-revocation-bus.js';
 import { formatUsd } from '../billing/cost.js';
 import { type Clock, systemClock } from '../clock.js';
 import { loadConfig } from '../config/config.js';
@@ -304,12 +303,19 @@ function usageOf(command: string, subcommand?: string): string {
   return `Usage:\n${lines.map((entry) => `  maniac-gateway ${entry.usage}\n`).join('')}\n${commonUsage}`;
 }
 
-/** Publishes revocations on Redis for the gateways' key caches; connects on first use only. */
+/**
+ * Publishes revocations on Redis for the gateways' key caches; loads ioredis and connects on first
+ * use only.
+ */
 function redisRevocations(url: string | undefined, io: CliIo) {
   let redis: Redis | undefined;
   return {
     async revoke(id: string): Promise<void> {
       if (url === undefined) return;
+      const [{ Redis }, { revocationChannel }] = await Promise.all([
+        import('ioredis'),
+        import('../auth/redis-revocation-bus.js'),
+      ]);
       redis ??= new Redis(url, {
         lazyConnect: true,
         connectTimeout: 5_000,

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { configSchema } from './config-schema.js';
+import { validateConfigFile } from './config-validator.js';
 
 export type ProviderType = 'openai' | 'anthropic' | 'gemini' | 'openrouter' | 'openai-compatible';
 
@@ -156,16 +155,13 @@ const builtInProviders: {
   },
 ];
 
-const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true, allowUnionTypes: true });
 /** The file once validated and defaulted: providers still keyed by name, keys not yet resolved. */
-type ParsedFile = Omit<Config, 'providers' | 'sourcePath'> & {
+export type ParsedFile = Omit<Config, 'providers' | 'sourcePath'> & {
   providers: Record<
     string,
     Omit<ProviderConfig, 'name' | 'isKeyless' | 'apiKey'> & { apiKey?: string; apiKeyEnv?: string }
   >;
 };
-
-const validateFile = ajv.compile<ParsedFile>(configSchema);
 
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: string): unknown {
   if (typeof value === 'string') {
@@ -232,8 +228,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (sourcePath) raw = readFile(sourcePath) ?? {};
   const file = interpolate(raw, env, '') as Record<string, unknown>;
-  if (!validateFile(file)) {
-    const error = validateFile.errors?.[0];
+  if (!validateConfigFile(file)) {
+    const error = validateConfigFile.errors?.[0];
     const path = error
       ? schemaErrorPath(error.instancePath, error.params as Record<string, unknown>)
       : '(root)';

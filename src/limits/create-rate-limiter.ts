@@ -5,7 +5,6 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { MemoryRateLimitBackend } from './memory-rate-limit-backend.js';
 import type { RateLimitBackend } from './rate-limit-backend.js';
 import { RateLimiter } from './rate-limiter.js';
-import { RedisRateLimitBackend } from './redis-rate-limit-backend.js';
 
 export interface CreateRateLimiterDeps {
   config: Config['rateLimit'];
@@ -16,17 +15,13 @@ export interface CreateRateLimiterDeps {
   backend?: RateLimitBackend;
 }
 
-/** Redis when `rateLimit.redisUrl` is set (shared by every instance), else this process's memory. */
-export function createRateLimiter(deps: CreateRateLimiterDeps): RateLimiter {
+/**
+ * Redis when `rateLimit.redisUrl` is set (shared by every instance), else this process's memory. The
+ * Redis backend's module, and ioredis with it, is loaded only then: start-up without Redis skips it.
+ */
+export async function createRateLimiter(deps: CreateRateLimiterDeps): Promise<RateLimiter> {
   const { config, clock, metrics, logger } = deps;
-  const backend =
-    deps.backend ??
-    (config.redisUrl === undefined
-      ? new MemoryRateLimitBackend()
-      : RedisRateLimitBackend.connect(config.redisUrl, {
-          // Connection errors repeat on every reconnect attempt; failed commands are logged (throttled).
-          onConnectionError: () => {},
-        }));
+  const backend = deps.backend ?? (await backendFor(config.redisUrl));
   return new RateLimiter({
     ...config,
     backend,
@@ -37,5 +32,14 @@ export function createRateLimiter(deps: CreateRateLimiterDeps): RateLimiter {
         { error: error instanceof Error ? error.message : String(error), failures },
         'rate limit backend failed; requests are allowed (fail open)',
       ),
+  });
+}
+
+async function backendFor(redisUrl: string | undefined): Promise<RateLimitBackend> {
+  if (redisUrl === undefined) return new MemoryRateLimitBackend();
+  const { RedisRateLimitBackend } = await import('./redis-rate-limit-backend.js');
+  return RedisRateLimitBackend.connect(redisUrl, {
+    // Connection errors repeat on every reconnect attempt; failed commands are logged (throttled).
+    onConnectionError: () => {},
   });
 }

@@ -18,8 +18,9 @@ export {
   RateLimitTimeoutError,
   type TokenRateLimitState,
 } from './rate-limiter.js';
-export {
-  type ConnectRedisRateLimitOptions,
+// Type-only: the Redis backend's module (and ioredis) loads only when Redis is configured.
+export type {
+  ConnectRedisRateLimitOptions,
   RedisRateLimitBackend,
-  type RedisRateLimitBackendOptions,
+  RedisRateLimitBackendOptions,
 } from './redis-rate-limit-backend.js';

@@ -6,14 +6,13 @@ import { createContainerRepository } from './container-repository.js';
 import type { OpenedDatabase } from './dialect-profile.js';
 import { migrationsFor } from './migrations/index.js';
 import { createOrganizationRepository } from './organization-repository.js';
-import { openPostgres, type PostgresOptions } from './postgres.js';
+import type { PostgresOptions } from './postgres.js';
 import { createProjectRepository } from './project-repository.js';
 import type { QueryListener } from './query-log.js';
 import { createRegisteredCompletionRepository } from './registered-completion-repository.js';
 import type { Store } from './repositories.js';
 import { createRequestEventRepository } from './request-event-repository.js';
 import { createResponseRepository } from './response-repository.js';
-import { openSqlite } from './sqlite.js';
 import type { StoreContext } from './store-context.js';
 
 export interface CreateStoreOptions {
@@ -27,12 +26,18 @@ export interface CreateStoreOptions {
 
 /**
  * `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…` / `postgresql://…`. The error names only
- * the scheme: the URL may hold a password.
+ * the scheme: the URL may hold a password. Each dialect's module (better-sqlite3's binding, `pg`) is
+ * loaded only when its URL is used, which keeps the other one out of start-up.
  */
-function openDatabase(databaseUrl: string, options: CreateStoreOptions): OpenedDatabase {
-  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl, options.onQuery);
-  if (/^postgres(ql)?:\/\//.test(databaseUrl))
+async function openDatabase(databaseUrl: string, options: CreateStoreOptions): Promise<OpenedDatabase> {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const { openSqlite } = await import('./sqlite.js');
+    return openSqlite(databaseUrl, options.onQuery);
+  }
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const { openPostgres } = await import('./postgres.js');
     return openPostgres(databaseUrl, options.postgres, options.onQuery);
+  }
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(databaseUrl)?.[0] ?? 'no scheme';
   throw new Error(`Unsupported database URL (${scheme}); use sqlite:<path> or postgres://…`);
 }
@@ -56,7 +61,7 @@ async function runMigrations({ db, profile }: OpenedDatabase): Promise<string[]>
 
 /** Opens the database named by `storage.databaseUrl`, migrates it (unless told not to) and returns the repositories. */
 export async function createStore(databaseUrl: string, options: CreateStoreOptions = {}): Promise<Store> {
-  const opened = openDatabase(databaseUrl, options);
+  const opened = await openDatabase(databaseUrl, options);
   if (options.migrate !== false) {
     try {
       await runMigrations(opened);
@@ -88,7 +93,7 @@ export async function migrateStore(
   databaseUrl: string,
   options: Pick<CreateStoreOptions, 'postgres' | 'onQuery'> = {},
 ): Promise<string[]> {
-  const opened = openDatabase(databaseUrl, options);
+  const opened = await openDatabase(databaseUrl, options);
   try {
     return await runMigrations(opened);
   } finally {

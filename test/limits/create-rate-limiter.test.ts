@@ -16,7 +16,7 @@ const downBackend: RateLimitBackend = {
 
 describe('createRateLimiter', () => {
   it('counts in memory when no Redis URL is configured', async () => {
-    const limiter = createRateLimiter({
+    const limiter = await createRateLimiter({
       config,
       clock: new FakeClock(1_700_000_040_000),
       metrics: createMetrics(),
@@ -32,7 +32,7 @@ describe('createRateLimiter', () => {
   it('counts fail-opens in maniac_ratelimit_fail_open_total and logs once per interval', async () => {
     const metrics = createMetrics();
     const warn = vi.fn();
-    const limiter = createRateLimiter({
+    const limiter = await createRateLimiter({
       config,
       clock: new FakeClock(1_700_000_040_000),
       metrics,
@@ -48,7 +48,7 @@ describe('createRateLimiter', () => {
   });
 
   it("takes auth's RateLimitSubject as the identity", async () => {
-    const limiter = createRateLimiter({
+    const limiter = await createRateLimiter({
       config,
       clock: new FakeClock(1_700_000_040_000),
       metrics: createMetrics(),

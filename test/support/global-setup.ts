@@ -1,17 +1,14 @@
-import { execFileSync } from 'node:child_process';
+import { bundleGateway } from '../../scripts/bundle-gateway.js';
 
 /**
- * Builds dist/ once so tests can spawn the real `maniac-gateway` binary. A failed build does not stop
- * the other suites; the tests that spawn the binary fail on their own, naming the missing build.
+ * Bundles the gateway once (scripts/bundle-gateway.ts, as `npm run build` does) so tests can spawn the
+ * real `maniac-gateway` binary. A failed bundle does not stop the other suites; the tests that spawn
+ * the binary fail on their own, naming the missing build.
  */
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   try {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-      stdio: 'pipe',
-    });
+    await bundleGateway();
   } catch (error) {
-    process.stderr.write(
-      `global setup: build failed, spawn tests will fail:\n${(error as { stdout?: Buffer }).stdout ?? ''}\n`,
-    );
+    process.stderr.write(`global setup: bundling failed, spawn tests will fail:\n${String(error)}\n`);
   }
 }
