@@ -1,7 +1,7 @@
 /**
  * Bundles the gateway into dist/bundle/ for `bin/maniac-gateway.js`. Start-up spent most of its time
  * resolving and compiling about a thousand module files and compiling the config schema
- * (docs/decisions/0011-bundled-build.md).
+ * (docs/decisions/0012-bundled-build.md).
  *
  * Usage: npx tsx scripts/bundle-gateway.ts (part of `npm run build`; the tests' global setup runs it too)
  */
