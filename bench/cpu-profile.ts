@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { SourceMap } from 'node:module';
+import { dirname, relative, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Reads a V8 `.cpuprofile` (what `node --cpu-prof` writes) and sums self time per function and per
@@ -13,6 +15,7 @@ interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 
 interface CpuProfile {
@@ -43,6 +46,37 @@ export interface ProfileSummary {
   gatewayInclusive: { name: string; where: string; totalMs: number; percent: number }[];
 }
 
+/**
+ * The gateway runs as an esbuild bundle (decision 0012): frames in `dist/bundle/` are mapped back to
+ * their source file and line through the bundle's source maps, so areas and functions read as the
+ * modules they came from.
+ */
+function sourceMapper(): (frame: CallFrame) => CallFrame {
+  const maps = new Map<string, SourceMap | undefined>();
+  const mapOf = (file: string) => {
+    if (!maps.has(file)) {
+      let map: SourceMap | undefined;
+      try {
+        map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')));
+      } catch {
+        map = undefined;
+      }
+      maps.set(file, map);
+    }
+    return maps.get(file);
+  };
+  return (frame) => {
+    if (!frame.url.startsWith('file://') || !frame.url.includes('/dist/bundle/')) return frame;
+    const file = fileURLToPath(frame.url);
+    const entry = mapOf(file)?.findEntry(frame.lineNumber, frame.columnNumber);
+    if (!entry || !('originalSource' in entry)) return frame;
+    const source = entry.originalSource.startsWith('file://')
+      ? entry.originalSource
+      : pathToFileURL(resolvePath(dirname(file), entry.originalSource)).href;
+    return { ...frame, url: source, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+  };
+}
+
 function areaOf(frame: CallFrame, root: string): string {
   const { url, functionName } = frame;
   if (url === '') {
@@ -55,7 +89,7 @@ function areaOf(frame: CallFrame, root: string): string {
   const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (packageMatch) return packageMatch[1] as string;
   const path = url.startsWith('file://') ? relative(root, new URL(url).pathname) : url;
-  const folder = /^dist\/([^/]+)\//.exec(path);
+  const folder = /^(?:dist|src)\/([^/]+)\//.exec(path);
   return folder ? `gateway ${folder[1]}/` : `gateway ${path}`;
 }
 
@@ -77,8 +111,9 @@ export function summarizeProfile(
   window?: { fromUs: number; toUs: number },
 ): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const toSource = sourceMapper();
   const frames = new Map<number, CallFrame>();
-  for (const node of profile.nodes) frames.set(node.id, node.callFrame);
+  for (const node of profile.nodes) frames.set(node.id, toSource(node.callFrame));
   const collect = (isInWindow: (timestampUs: number) => boolean) => {
     const selfByNode = new Map<number, number>();
     let timestampUs = profile.startTime;
@@ -149,7 +184,9 @@ export function summarizeProfile(
 }
 
 function isGatewayCode(frame: CallFrame, root: string): boolean {
-  return frame.url.startsWith('file://') && relative(root, new URL(frame.url).pathname).startsWith('dist/');
+  if (!frame.url.startsWith('file://')) return false;
+  const path = relative(root, new URL(frame.url).pathname);
+  return path.startsWith('dist/') || path.startsWith('src/');
 }
 
 /** Charges each node's self time to every distinct gateway function on its path from the root. */
