@@ -16,6 +16,7 @@ import { sseErrorThenDone } from '../stream/sse-writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { newRequestRecord, type RequestRecord } from '../telemetry/request-event.js';
+import { AbortSource } from '../upstream/abort-source.js';
 import { type AdminRouteDeps, registerAdminRoutes } from './admin-routes.js';
 import { defaultConsoleRootDir, isConsolePath, registerConsoleRoutes } from './console-routes.js';
 import { toGatewayError } from './error-reply.js';
@@ -317,7 +318,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   app.register(registerConsoleRoutes, { rootDir: deps.consoleRootDir ?? defaultConsoleRootDir });
 
   async function handleChat(request: FastifyRequest, reply: FastifyReply) {
-    const abort = new AbortController();
+    const abort = new AbortSource();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
     });
@@ -327,7 +328,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     const result = await deps.chatCompletions.handle(request.body, {
       requestId: request.id,
       principal,
-      signal: abort.signal,
+      signal: abort,
       receivedAtMs: request.receivedAtMs,
       record,
       traceparent: typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
