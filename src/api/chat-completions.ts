@@ -355,14 +355,15 @@ export class ChatCompletionsHandler {
 
     if (outcome.kind === 'completion') {
       const upstream = outcome.completion;
+      // One literal, one shape: absent optional fields are `undefined`, which JSON leaves out.
       const completion: ChatCompletion = {
         id,
         object: 'chat.completion',
         created,
         model: target.model.id,
         provider: target.provider.name,
-        ...(container ? { container } : {}),
-        ...(upstream.systemFingerprint ? { system_fingerprint: upstream.systemFingerprint } : {}),
+        container: container || undefined,
+        system_fingerprint: upstream.systemFingerprint || undefined,
         choices: [
           {
             index: 0,
