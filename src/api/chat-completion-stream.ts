@@ -1,6 +1,7 @@
 import type { ChatChunkWriter } from '../stream/chat-chunk-writer.js';
 import type { StreamPart } from '../stream/stream-part.js';
 import type { Outcome, RequestRecord } from '../telemetry/request-event.js';
+import type { AbortSignalLike } from '../upstream/abort-source.js';
 import { UpstreamAbortedError } from '../upstream/upstream-client.js';
 import type { ChatOutcome } from './chat-completions.js';
 import type { Usage } from './wire/chat.js';
@@ -10,7 +11,7 @@ export interface ChatStream {
   writer: ChatChunkWriter;
   record: RequestRecord;
   /** The client's disconnect. */
-  signal: AbortSignal;
+  signal: AbortSignalLike;
   receivedAtMs: number;
   now(): number;
 }

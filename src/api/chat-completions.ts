@@ -15,6 +15,7 @@ import { ChatChunkWriter } from '../stream/chat-chunk-writer.js';
 import type { StreamPart } from '../stream/stream-part.js';
 import type { StreamPartNormalizer } from '../stream/stream-part-normalizer.js';
 import type { Outcome, RequestRecord } from '../telemetry/request-event.js';
+import { type AbortSignalLike, AbortSource } from '../upstream/abort-source.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { checkCandidateModel, checkChatCompletionRequest } from './chat-completion-rules.js';
 import { chatCompletionRequestSchema } from './chat-completion-schema.js';
@@ -45,6 +46,9 @@ export interface RequestContext {
   /** The W3C `traceparent` header, used when the body has no `trace`. */
   traceparent?: string;
 }
+
+/** What `handle` takes: its signal may be the cheaper `AbortSource` instead of an `AbortSignal`. */
+export type ChatRequestContext = Omit<RequestContext, 'signal'> & { signal: AbortSignalLike };
 
 /** What the pipeline settled on before dispatch (SPEC §9.3 steps 9–11): the request and its candidates. */
 export interface PreparedChat {
@@ -121,11 +125,19 @@ export class ChatCompletionsHandler {
     return provider;
   };
 
-  private timeoutsFor = (target: UpstreamTarget): TimeoutsConfig => ({
-    ...this.deps.config.timeouts,
-    ...target.provider.timeouts,
-    ...target.model.timeouts,
-  });
+  /** Merged once per catalog entry: config, then provider, then model (they do not change after load). */
+  private readonly timeoutsByModel = new WeakMap<
+    CatalogModel,
+    { provider: UpstreamTarget['provider']; timeouts: TimeoutsConfig }
+  >();
+
+  private timeoutsFor = (target: UpstreamTarget): TimeoutsConfig => {
+    const cached = this.timeoutsByModel.get(target.model);
+    if (cached?.provider === target.provider) return cached.timeouts;
+    const timeouts = { ...this.deps.config.timeouts, ...target.provider.timeouts, ...target.model.timeouts };
+    this.timeoutsByModel.set(target.model, { provider: target.provider, timeouts });
+    return timeouts;
+  };
 
   private targetFor(model: CatalogModel): UpstreamTarget {
     const provider = this.deps.catalog.providers.get(model.provider);
@@ -233,15 +245,16 @@ export class ChatCompletionsHandler {
   /** Step 12: dispatch with fallbacks under the total deadline; the answer is noted in the record. */
   async dispatch(
     prepared: PreparedChat,
-    context: { signal: AbortSignal; record: RequestRecord },
+    context: { signal: AbortSignalLike; record: RequestRecord },
   ): Promise<ChatOutcome> {
     const { request, candidates } = prepared;
     const record = context.record;
-    const deadline = new AbortController();
+    const deadline = new AbortSource();
     const onClientAbort = () => deadline.abort(context.signal.reason);
     if (context.signal.aborted) onClientAbort();
     else context.signal.addEventListener('abort', onClientAbort, { once: true });
-    const totalMs = Math.max(...candidates.map((target) => this.timeoutsFor(target).totalMs));
+    let totalMs = 0;
+    for (const target of candidates) totalMs = Math.max(totalMs, this.timeoutsFor(target).totalMs);
     const timer = setTimeout(() => deadline.abort(new DeadlineExceeded('total deadline')), totalMs);
     const release = () => {
       clearTimeout(timer);
@@ -257,7 +270,7 @@ export class ChatCompletionsHandler {
         providerFor: this.providerFor,
         upstream: this.deps.upstream,
         timeoutsFor: this.timeoutsFor,
-        signal: deadline.signal,
+        signal: deadline,
         maxResponseBytes: this.deps.config.server.maxResponseBytes,
         monotonic: this.deps.clock.monotonic,
       });
@@ -327,7 +340,7 @@ export class ChatCompletionsHandler {
     return { kind: 'stream', target, headers, first: result.first, rest: result.rest, finish };
   }
 
-  async handle(body: unknown, context: RequestContext): Promise<ChatCompletionsResult> {
+  async handle(body: unknown, context: ChatRequestContext): Promise<ChatCompletionsResult> {
     const request = validateChatCompletionRequest(body);
     checkChatCompletionRequest(request);
     const record = context.record;
@@ -342,14 +355,15 @@ export class ChatCompletionsHandler {
 
     if (outcome.kind === 'completion') {
       const upstream = outcome.completion;
+      // One literal, one shape: absent optional fields are `undefined`, which JSON leaves out.
       const completion: ChatCompletion = {
         id,
         object: 'chat.completion',
         created,
         model: target.model.id,
         provider: target.provider.name,
-        ...(container ? { container } : {}),
-        ...(upstream.systemFingerprint ? { system_fingerprint: upstream.systemFingerprint } : {}),
+        container: container || undefined,
+        system_fingerprint: upstream.systemFingerprint || undefined,
         choices: [
           {
             index: 0,

@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Principal } from './principal.js';
 
+/** One-shot `hash` instead of a `Hash` object per call: every request with a bearer key runs this. */
 export function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 /** `Authorization: Bearer <token>`, scheme case-insensitive; anything else is no key at all. */

@@ -16,6 +16,7 @@ import { sseErrorThenDone } from '../stream/sse-writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { newRequestRecord, type RequestRecord } from '../telemetry/request-event.js';
+import { AbortSource } from '../upstream/abort-source.js';
 import { type AdminRouteDeps, registerAdminRoutes } from './admin-routes.js';
 import { defaultConsoleRootDir, isConsolePath, registerConsoleRoutes } from './console-routes.js';
 import { toGatewayError } from './error-reply.js';
@@ -175,21 +176,24 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
       model: record.model ?? '',
     });
     metrics.requestDuration.observe({ endpoint: record.endpoint }, latencyMs / 1000);
-    const line = {
-      request_id: request.id,
-      method: request.method,
-      path: pathOf(request.url),
-      status,
-      latency_ms: Math.round(latencyMs),
-      key_id: request.principal?.keyId,
-      org_id: request.principal?.orgId,
-      model: record.model,
-      provider: record.provider,
-      outcome: record.outcome,
-      error_code: record.errorCode,
-    };
-    if (status >= 500) logger.error(line, 'request');
-    else logger.info(line, 'request');
+    const level = status >= 500 ? 'error' : 'info';
+    // At the default `warn` level the line is not written, so it is not built either.
+    if (logger.isLevelEnabled(level)) {
+      const line = {
+        request_id: request.id,
+        method: request.method,
+        path: pathOf(request.url),
+        status,
+        latency_ms: Math.round(latencyMs),
+        key_id: request.principal?.keyId,
+        org_id: request.principal?.orgId,
+        model: record.model,
+        provider: record.provider,
+        outcome: record.outcome,
+        error_code: record.errorCode,
+      };
+      logger[level](line, 'request');
+    }
     deps.onRequestFinished?.({
       requestId: request.id,
       principal: request.principal,
@@ -223,16 +227,20 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     const lookup = await deps.auth.lookup(request.headers.authorization, request.headers);
     const subject = rateLimitSubjectOf(lookup, clock.now());
     request.rateLimitSubject = subject;
-    const decision = await deps.rateLimiter.check(subject, request.clientIp);
+    // The internal key has no buckets: asking the limiter would only cost a promise.
+    const decision =
+      subject.kind === 'exempt' ? undefined : await deps.rateLimiter.check(subject, request.clientIp);
     if (decision) reply.headers(toRateLimitHeaders(decision));
     if (decision && !decision.allowed) throw toRateLimitError(decision);
     request.principal = deps.auth.verdict(lookup);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: nothing here waits, so no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     if (!request.isFinished && request.record) finish(request, reply.statusCode);
     // While draining, a kept-alive connection is closed once its answer is out, so close() ends.
     if (deps.isDraining()) request.raw.socket?.end();
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -317,7 +325,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
   app.register(registerConsoleRoutes, { rootDir: deps.consoleRootDir ?? defaultConsoleRootDir });
 
   async function handleChat(request: FastifyRequest, reply: FastifyReply) {
-    const abort = new AbortController();
+    const abort = new AbortSource();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
     });
@@ -327,7 +335,7 @@ export function buildHttpServer(deps: HttpDeps): HttpServer {
     const result = await deps.chatCompletions.handle(request.body, {
       requestId: request.id,
       principal,
-      signal: abort.signal,
+      signal: abort,
       receivedAtMs: request.receivedAtMs,
       record,
       traceparent: typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,

@@ -5,6 +5,7 @@ import type { Provider, ProviderCompletion, StreamMapper, UpstreamTarget } from 
 import { SseDecoder } from '../stream/sse-decoder.js';
 import type { StreamPart } from '../stream/stream-part.js';
 import type { Attempt } from '../telemetry/request-event.js';
+import type { AbortSignalLike } from '../upstream/abort-source.js';
 import {
   type SendOptions,
   toTransportError,
@@ -20,7 +21,7 @@ export interface DispatchContext {
   upstream: UpstreamClient;
   timeoutsFor(target: UpstreamTarget): TimeoutsConfig;
   /** Client disconnect and the total deadline, combined. */
-  signal: AbortSignal;
+  signal: AbortSignalLike;
   maxResponseBytes: number;
   monotonic(): number;
 }
@@ -46,6 +47,9 @@ export class DispatchError extends Error {
     super(error.message);
   }
 }
+
+/** An upstream error body is read up to this much; past it, the status alone is the error. */
+const maxErrorBodyBytes = 64 * 1024;
 
 class FirstEventTimeout extends Error {
   override name = 'FirstEventTimeout';
@@ -184,7 +188,7 @@ async function failureFrom(
 ): Promise<GatewayError> {
   let text = '';
   try {
-    text = (await context.upstream.readBody(response.body, 64 * 1024, options)).toString('utf8');
+    text = (await context.upstream.readBody(response.body, maxErrorBodyBytes, options)).toString('utf8');
   } catch (error) {
     if (error instanceof UpstreamAbortedError) throw error;
   }
@@ -202,12 +206,25 @@ async function attemptJson(
   provider: Provider,
   options: SendOptions,
 ): Promise<ProviderCompletion> {
-  const response = await context.upstream.send(provider.buildRequest(context.request, target), options);
-  if (response.status >= 400) throw await failureFrom(context, provider, response, options);
-  const bytes = await context.upstream.readBody(response.body, context.maxResponseBytes, options);
+  const response = await context.upstream.sendBuffered(
+    provider.buildRequest(context.request, target),
+    options,
+    {
+      maxBytes: context.maxResponseBytes,
+      maxErrorBytes: maxErrorBodyBytes,
+    },
+  );
+  if (response.status >= 400) {
+    throw provider.parseError({
+      status: response.status,
+      headers: response.headers,
+      body: response.body.toString('utf8'),
+      providerName: options.providerName,
+    });
+  }
   let body: unknown;
   try {
-    body = JSON.parse(bytes.toString('utf8'));
+    body = JSON.parse(response.body.toString('utf8'));
   } catch {
     throw new GatewayError(
       'upstream_invalid_response',

@@ -52,6 +52,11 @@ function mapMessages(messages: ChatMessage[], dialect: OpenAiDialect, target: Up
   return changed ? out : messages;
 }
 
+/** `delete` only what is there: deleting an absent key is still a runtime call, on every request. */
+function drop(body: Record<string, unknown>, key: string): void {
+  if (key in body) delete body[key];
+}
+
 /**
  * Builds the upstream body: the client's body minus gateway-only fields, with the upstream model
  * name, usage always requested on streams, and the family's reasoning spelling. Unknown top-level
@@ -63,27 +68,27 @@ export function toOpenAiCompatibleBody(
   dialect: OpenAiDialect,
 ): Record<string, unknown> {
   const body: Record<string, unknown> = { ...request };
-  for (const field of gatewayOnlyFields) delete body[field];
+  for (const field of gatewayOnlyFields) drop(body, field);
   body.model = target.model.upstreamModel;
   body.messages = mapMessages(request.messages, dialect, target);
 
   const effort = request.reasoning?.effort ?? request.reasoning_effort;
   if (dialect !== 'openrouter') {
-    delete body.reasoning;
+    drop(body, 'reasoning');
     if (effort !== undefined) body.reasoning_effort = effort;
   }
   const supported = target.model.supportedParameters;
   if (supported) {
     for (const name of droppableParameters) {
       if (supported.includes(name)) continue;
-      delete body[name];
-      if (name === 'reasoning') delete body.reasoning_effort;
+      drop(body, name);
+      if (name === 'reasoning') drop(body, 'reasoning_effort');
     }
   }
   if (request.stream) {
     body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
   } else {
-    delete body.stream_options;
+    drop(body, 'stream_options');
   }
   return body;
 }

@@ -25,17 +25,18 @@ export function parseOpenAiCompatibleResponse(
       { shouldFallBack: true },
     );
   }
-  const { reasoning_content, ...rest } = upstreamMessage;
-  const message: AssistantMessage = {
-    ...rest,
-    role: 'assistant',
-    content: typeof rest.content === 'string' ? rest.content : null,
-    refusal: typeof rest.refusal === 'string' ? rest.refusal : null,
-  };
-  const reasoning = typeof rest.reasoning === 'string' ? rest.reasoning : reasoning_content;
+  // A copy with fields assigned, not `{ ...rest, role, … }`: V8 redefines a field the spread already
+  // copied through a slow runtime path, and the upstream message always has `role` and `content`.
+  const message = { ...upstreamMessage } as AssistantMessage & { reasoning_content?: string | null };
+  message.role = 'assistant';
+  message.content = typeof message.content === 'string' ? message.content : null;
+  message.refusal = typeof message.refusal === 'string' ? message.refusal : null;
+  const reasoning = typeof message.reasoning === 'string' ? message.reasoning : message.reasoning_content;
+  if (message.reasoning_content !== undefined) delete message.reasoning_content;
   if (typeof reasoning === 'string' && reasoning.length > 0) message.reasoning = reasoning;
-  else delete message.reasoning;
-  if (!message.tool_calls || message.tool_calls.length === 0) delete message.tool_calls;
+  else if (message.reasoning !== undefined) delete message.reasoning;
+  const toolCalls = message.tool_calls;
+  if (toolCalls !== undefined && (!toolCalls || toolCalls.length === 0)) delete message.tool_calls;
   return {
     upstreamId: completion?.id,
     systemFingerprint: completion?.system_fingerprint ?? undefined,
