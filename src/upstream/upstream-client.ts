@@ -91,13 +91,12 @@ export function toTransportError(error: unknown, options: SendOptions): GatewayE
  */
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
+  private readonly destinations = new Map<string, Destination>();
   private readonly connectionsPerOrigin: number;
 
   constructor(options: { connectionsPerOrigin?: number } = {}) {
     this.connectionsPerOrigin = options.connectionsPerOrigin ?? 256;
   }
-
-  private readonly destinations = new Map<string, Destination>();
 
   private destinationOf(url: string): Destination {
     let destination = this.destinations.get(url);
