@@ -42,23 +42,21 @@ export function estimatedUsage(promptTokens: number, completionCharacters: numbe
   };
 }
 
-/** Fills the detail objects the spec's response shape always carries (SPEC §3.3). */
+/**
+ * Fills the detail objects the spec's response shape always carries (SPEC §3.3). Copies, then
+ * assigns: spreading an object and then redefining keys it already has takes a slow V8 path.
+ */
 export function normalizeUsage(usage: Usage): Usage {
-  const prompt = usage.prompt_tokens_details ?? {};
-  const completion = usage.completion_tokens_details ?? {};
-  return {
-    ...usage,
-    total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
-    prompt_tokens_details: {
-      ...prompt,
-      cached_tokens: prompt.cached_tokens ?? 0,
-      cache_write_tokens: prompt.cache_write_tokens ?? 0,
-      audio_tokens: prompt.audio_tokens ?? 0,
-    },
-    completion_tokens_details: {
-      ...completion,
-      reasoning_tokens: completion.reasoning_tokens ?? 0,
-      audio_tokens: completion.audio_tokens ?? 0,
-    },
-  };
+  const prompt = { ...usage.prompt_tokens_details };
+  prompt.cached_tokens ??= 0;
+  prompt.cache_write_tokens ??= 0;
+  prompt.audio_tokens ??= 0;
+  const completion = { ...usage.completion_tokens_details };
+  completion.reasoning_tokens ??= 0;
+  completion.audio_tokens ??= 0;
+  const normalized = { ...usage };
+  normalized.total_tokens ??= usage.prompt_tokens + usage.completion_tokens;
+  normalized.prompt_tokens_details = prompt;
+  normalized.completion_tokens_details = completion;
+  return normalized;
 }
