@@ -206,6 +206,11 @@ export class SqliteWriterThread implements BatchWriter {
     worker.on('error', (error) => {
       thread.failure = error;
     });
+    // An answer that cannot be read would leave its request, and the write gate, waiting forever.
+    worker.on('messageerror', (error) => {
+      thread.failure = error;
+      void worker.terminate();
+    });
     worker.on('exit', (code) => {
       if (this.#thread === thread) this.#thread = undefined;
       const error = new Error(`The SQLite writer thread stopped (exit code ${code}).`, {
