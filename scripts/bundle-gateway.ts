@@ -77,7 +77,11 @@ export async function bundleGateway(): Promise<void> {
   rmSync(new URL(`../${bundleDir}`, import.meta.url), { recursive: true, force: true });
   await build({
     absWorkingDir: repoRoot,
-    entryPoints: { 'maniac-gateway': 'src/main.ts' },
+    entryPoints: {
+      'maniac-gateway': 'src/main.ts',
+      // The SQLite writer thread's module, found beside the chunks at run time (src/store/sqlite-writer.ts).
+      'sqlite-writer-thread': 'src/store/sqlite-writer-thread.ts',
+    },
     outdir: bundleDir,
     bundle: true,
     // Modules behind `await import()` (the tokenizer, CLI commands, each store dialect) become chunks

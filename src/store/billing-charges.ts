@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { spendRowsOf, upsertSpend, withSpend } from './budget-spend.js';
-import type { DialectProfile } from './dialect-profile.js';
+import type { ChargeManyResult, DialectProfile } from './dialect-profile.js';
 import { chunkRows, toText } from './json-column.js';
 import type { ChargeInput, ChargeResult, LedgerSnapshot } from './repositories.js';
 import type { BudgetSpendTable, Database } from './schema.js';
@@ -48,7 +48,7 @@ export async function chargeManyIn(
   profile: DialectProfile,
   inputs: readonly ChargeInput[],
   now: number,
-): Promise<{ results: ChargeResult[]; snapshots: LedgerSnapshot[] }> {
+): Promise<ChargeManyResult> {
   const results: ChargeResult[] = inputs.map((input) =>
     Number.isFinite(input.actualMicros) ? 'duplicate' : 'invalid_amount',
   );
@@ -111,4 +111,15 @@ export async function chargeManyIn(
     snapshots.push(await ledgerSnapshotIn(trx, orgId, now));
   }
   return { results, snapshots };
+}
+
+/** `billing.chargeMany`: `chargeManyIn` in a transaction of its own, on whichever connection writes. */
+export function chargeMany(
+  db: Kysely<Database>,
+  profile: DialectProfile,
+  inputs: readonly ChargeInput[],
+  now: number,
+): Promise<ChargeManyResult> {
+  if (inputs.length === 0) return Promise.resolve({ results: [], snapshots: [] });
+  return db.transaction().execute((trx) => chargeManyIn(trx, profile, inputs, now));
 }

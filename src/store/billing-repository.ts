@@ -1,11 +1,11 @@
-import { chargeManyIn, ledgerSnapshotIn } from './billing-charges.js';
+import { chargeMany, ledgerSnapshotIn } from './billing-charges.js';
 import { assertMicros, createReservationMethods, openReservations } from './billing-reservations.js';
 import { withSpend } from './budget-spend.js';
 import { type BalanceRecord, type BillingRepository, type BudgetScope, StoreError } from './repositories.js';
 import type { StoreContext } from './store-context.js';
 import { newStoredId } from './store-ids.js';
 
-export function createBillingRepository({ db, profile }: StoreContext): BillingRepository {
+export function createBillingRepository({ db, profile, batchWriter }: StoreContext): BillingRepository {
   const balanceOf = async (trx: typeof db, orgId: string): Promise<BalanceRecord | undefined> => {
     const account = await trx
       .selectFrom('billing_accounts')
@@ -49,10 +49,8 @@ export function createBillingRepository({ db, profile }: StoreContext): BillingR
   return {
     ...createReservationMethods(db, profile),
 
-    async chargeMany(inputs, now) {
-      if (inputs.length === 0) return { results: [], snapshots: [] };
-      return db.transaction().execute((trx) => chargeManyIn(trx, profile, inputs, now));
-    },
+    chargeMany: (inputs, now) =>
+      batchWriter === undefined ? chargeMany(db, profile, inputs, now) : batchWriter.chargeMany(inputs, now),
 
     ledgerSnapshot: (orgId, now) => ledgerSnapshotIn(db, orgId, now),
 

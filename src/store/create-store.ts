@@ -66,7 +66,7 @@ export async function createStore(databaseUrl: string, options: CreateStoreOptio
     try {
       await runMigrations(opened);
     } catch (error) {
-      await opened.db.destroy();
+      await opened.close();
       throw error;
     }
   }
@@ -84,7 +84,7 @@ export async function createStore(databaseUrl: string, options: CreateStoreOptio
     async ping() {
       await sql`select 1`.execute(opened.db);
     },
-    close: () => opened.db.destroy(),
+    close: () => opened.close(),
   };
 }
 
@@ -97,6 +97,6 @@ export async function migrateStore(
   try {
     return await runMigrations(opened);
   } finally {
-    await opened.db.destroy();
+    await opened.close();
   }
 }

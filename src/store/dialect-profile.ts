@@ -1,11 +1,6 @@
-import type {
-  ColumnDefinitionBuilder,
-  Expression,
-  Insertable,
-  Kysely,
-  SelectQueryBuilder,
-  SqlBool,
-} from 'kysely';
+import type { ColumnDefinitionBuilder, Expression, Kysely, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { RequestEvent } from '../telemetry/request-event.js';
+import type { ChargeInput, ChargeResult, InsertManyResult, LedgerSnapshot } from './repositories.js';
 import type { Database } from './schema.js';
 
 /**
@@ -48,29 +43,31 @@ export interface DialectProfile {
   currentSchema(db: Kysely<Database>): Promise<string | undefined>;
 }
 
-/** Tables whose rows carry a public `id` (unique in each of them). */
-export type TableWithId = {
-  [Table in keyof Database]: Database[Table] extends { id: string } ? Table : never;
-}[keyof Database];
+/** `billing.chargeMany`'s answer: each charge's result and a fresh snapshot of every organization charged. */
+export interface ChargeManyResult {
+  results: ChargeResult[];
+  snapshots: LedgerSnapshot[];
+}
 
 /**
- * Inserts `rows` into `table` in one transaction, skipping each row whose `id` is already stored
- * (replays are idempotent), and resolves to the number inserted. Every row has the first row's
- * columns; an `undefined` value is stored as NULL. A refused row rejects the call with the engine's
- * error and nothing of the batch is stored.
+ * The request log's two batch writes, where the engine runs them away from the caller (SQLite: on a
+ * writer thread with its own connection, decision 0013), with the semantics of
+ * `requestEvents.insertMany` and `billing.chargeMany`. Each is one transaction. Neither may be awaited
+ * inside a transaction of the store's own connection: the write waits for that transaction to end.
  */
-export type NewRowWriter = <Table extends TableWithId>(
-  table: Table,
-  rows: readonly Insertable<Database[Table]>[],
-) => Promise<number>;
+export interface BatchWriter {
+  insertEvents(events: readonly RequestEvent[]): Promise<InsertManyResult>;
+  chargeMany(inputs: readonly ChargeInput[], now: number): Promise<ChargeManyResult>;
+  /** Lets the writes already asked for finish, then ends the writer. */
+  close(): Promise<void>;
+}
 
 /** An open database with the profile that goes with it. */
 export interface OpenedDatabase {
   db: Kysely<Database>;
   profile: DialectProfile;
-  /**
-   * A cheaper way than Kysely to write batches, where the engine has one (SQLite: one prepared
-   * statement run per row). Without it, repositories insert through Kysely.
-   */
-  writeNewRows?: NewRowWriter;
+  /** Where the engine has one (SQLite); without it, repositories write batches through `db`. */
+  batchWriter?: BatchWriter;
+  /** Ends the batch writer (its writes in flight first), then closes the connection or pool. */
+  close(): Promise<void>;
 }

@@ -71,5 +71,5 @@ export function openPostgres(
   // process. The next query gets a fresh client or fails, and its caller handles that.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...kyselyLogOf(onQuery) });
-  return { db, profile: postgresProfile };
+  return { db, profile: postgresProfile, close: () => db.destroy() };
 }

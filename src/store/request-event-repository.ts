@@ -1,10 +1,10 @@
 import type { Insertable, Kysely } from 'kysely';
-import type { RequestEvent } from '../telemetry/request-event.js';
 import { getCompletion, listCompletions, streamCompletions } from './completion-queries.js';
 import { getEvent, listEvents } from './event-queries.js';
 import { chunkRows } from './json-column.js';
-import type { InsertManyResult, RequestEventRepository } from './repositories.js';
-import { fromEventRow, toEventRow } from './request-event-rows.js';
+import type { RequestEventRepository } from './repositories.js';
+import { type EventRowWriter, insertEventBatch } from './request-event-batch.js';
+import { fromEventRow } from './request-event-rows.js';
 import type { Database, RequestEventsTable } from './schema.js';
 import type { StoreContext } from './store-context.js';
 import { getTrace, listTraces } from './trace-queries.js';
@@ -23,59 +23,26 @@ function insertRows(db: Kysely<Database>, rows: Insertable<RequestEventsTable>[]
     .then((result) => Number(result.numInsertedOrUpdatedRows ?? 0));
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export function createRequestEventRepository({
   db,
   profile,
-  writeNewRows,
+  batchWriter,
 }: StoreContext): RequestEventRepository {
-  // The engine's own batch writer where it has one (SQLite); else chunked multi-row Kysely inserts.
-  const insertBatch =
-    writeNewRows === undefined
-      ? (rows: Insertable<RequestEventsTable>[]) =>
-          db.transaction().execute(async (trx) => {
-            let count = 0;
-            for (const chunk of chunkRows(rows, profile.maxParameters)) count += await insertRows(trx, chunk);
-            return count;
-          })
-      : (rows: Insertable<RequestEventsTable>[]) => writeNewRows('request_events', rows);
-  const insertOne =
-    writeNewRows === undefined
-      ? (row: Insertable<RequestEventsTable>) => insertRows(db, [row])
-      : (row: Insertable<RequestEventsTable>) => writeNewRows('request_events', [row]);
+  const rowWriter: EventRowWriter = {
+    writeBatch: (rows) =>
+      db.transaction().execute(async (trx) => {
+        let count = 0;
+        for (const chunk of chunkRows(rows, profile.maxParameters)) count += await insertRows(trx, chunk);
+        return count;
+      }),
+    writeOne: (row) => insertRows(db, [row]),
+  };
 
   return {
-    async insertMany(events: readonly RequestEvent[]) {
-      const rows: Insertable<RequestEventsTable>[] = [];
-      const rejected: InsertManyResult['rejected'] = [];
-      for (const event of events) {
-        try {
-          rows.push(toEventRow(event));
-        } catch (error) {
-          rejected.push({ id: event.id, reason: reasonOf(error) });
-        }
-      }
-      if (rows.length === 0) return { inserted: 0, rejected };
-      try {
-        return { inserted: await insertBatch(rows), rejected };
-      } catch (error) {
-        if (!profile.isDataError(error)) throw error;
-      }
-      // Some row spoiled the batch: store the rows one by one and report the ones refused.
-      let inserted = 0;
-      for (const row of rows) {
-        try {
-          inserted += await insertOne(row);
-        } catch (error) {
-          if (!profile.isDataError(error)) throw error;
-          rejected.push({ id: row.id, reason: reasonOf(error) });
-        }
-      }
-      return { inserted, rejected };
-    },
+    insertMany: (events) =>
+      batchWriter === undefined
+        ? insertEventBatch(events, rowWriter, profile.isDataError)
+        : batchWriter.insertEvents(events),
 
     async get(orgId, id) {
       const row = await db

@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
   type Driver,
+  type Insertable,
   Kysely,
   type SqlBool,
   type SqliteDatabase,
@@ -13,11 +14,20 @@ import {
   SqliteDriver,
   sql,
 } from 'kysely';
-import type { DialectProfile, NewRowWriter, OpenedDatabase } from './dialect-profile.js';
+import { chargeMany } from './billing-charges.js';
+import type { BatchWriter, DialectProfile, OpenedDatabase } from './dialect-profile.js';
 import { kyselyLogOf, type QueryListener } from './query-log.js';
+import { insertEventBatch } from './request-event-batch.js';
 import type { Database } from './schema.js';
+import { SqliteWriterThread } from './sqlite-writer.js';
+import { WriteGate } from './write-gate.js';
 
 const busyTimeoutMs = 5_000;
+/**
+ * The WAL size (in pages) past which the writer thread checkpoints: SQLite's own autocheckpoint
+ * threshold, which both connections turn off (decision 0013).
+ */
+export const walCheckpointPages = 1_000;
 
 /**
  * `sqlite:./data/maniac.db`, `sqlite:///absolute/path.db`, `sqlite:/absolute/path.db` or
@@ -31,28 +41,97 @@ export function sqlitePathOf(databaseUrl: string): string {
   return resolve(path);
 }
 
+/** What the main thread's driver needs to wait for the writer thread (`WriteGate`). */
+interface WriteGating {
+  gate: WriteGate;
+  /** Whether the statement only reads (SQLite knows it once the statement is prepared). */
+  isReadOnly(sql: string): boolean;
+}
+
 /**
  * Kysely begins SQLite transactions with a plain (deferred) `BEGIN`, which takes the write lock only
  * at the first write: two transactions that both read first can then fail with SQLITE_BUSY instead
  * of waiting. `BEGIN IMMEDIATE` takes it up front, so a read-check-write transaction (billing) is
  * atomic across processes and waits up to `busy_timeout` for the lock.
+ *
+ * With a write gate (the main thread's connection), a transaction and every statement outside one
+ * that writes first wait for the gate, so they never meet the writer thread's lock in SQLite's busy
+ * handler, which would block the event loop. Reads do not wait for the gate (in WAL mode they never
+ * wait for a writer), but Kysely hands the one connection to one user at a time, so a read queued
+ * behind a write that waits for the gate waits with it, as every statement waited behind the batch
+ * when it was written on this thread.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #gating: WriteGating | undefined;
+  #gated: DatabaseConnection | undefined;
+  #releaseTransaction: (() => void) | undefined;
+
+  constructor(config: SqliteDialectConfig, gating: WriteGating | undefined) {
+    super(config);
+    this.#gating = gating;
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    const gating = this.#gating;
+    if (gating === undefined) return connection;
+    this.#gated ??= {
+      executeQuery: (compiledQuery) => {
+        if (this.#releaseTransaction !== undefined || gating.isReadOnly(compiledQuery.sql)) {
+          return connection.executeQuery(compiledQuery);
+        }
+        return gating.gate.run(() => connection.executeQuery(compiledQuery));
+      },
+      streamQuery: (compiledQuery, chunkSize) => connection.streamQuery(compiledQuery, chunkSize),
+    };
+    return this.#gated;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    if (this.#gating !== undefined) this.#releaseTransaction = await this.#gating.gate.acquire();
+    try {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    } catch (error) {
+      this.#endTransaction();
+      throw error;
+    }
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.commitTransaction(connection);
+    } finally {
+      this.#endTransaction();
+    }
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection);
+    } finally {
+      this.#endTransaction();
+    }
+  }
+
+  #endTransaction(): void {
+    const release = this.#releaseTransaction;
+    this.#releaseTransaction = undefined;
+    release?.();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #gating: WriteGating | undefined;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, gating: WriteGating | undefined) {
     super(config);
     this.#config = config;
+    this.#gating = gating;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#gating);
   }
 }
 
@@ -84,6 +163,10 @@ export const sqliteProfile: DialectProfile = {
   currentSchema: async () => undefined,
 };
 
+interface StatementCache extends SqliteDatabase {
+  prepare(sql: string): BetterSqlite3.Statement;
+}
+
 /** Statements kept prepared, by SQL text; far more than the gateway's distinct queries. */
 const statementCacheSize = 512;
 
@@ -91,7 +174,7 @@ const statementCacheSize = 512;
  * Kysely's SQLite driver prepares every statement anew; preparing costs more than running the small
  * statements of the request path, so prepared statements are kept and reused by SQL text.
  */
-function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+function withStatementCache(database: BetterSqlite3.Database): StatementCache {
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => database.close(),
@@ -106,6 +189,22 @@ function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
     },
   };
 }
+
+/** Tables whose rows carry a public `id` (unique in each of them). */
+type TableWithId = {
+  [Table in keyof Database]: Database[Table] extends { id: string } ? Table : never;
+}[keyof Database];
+
+/**
+ * Inserts `rows` into `table` in one transaction, skipping each row whose `id` is already stored
+ * (replays are idempotent), and resolves to the number inserted. Every row has the first row's
+ * columns; an `undefined` value is stored as NULL. A refused row rejects the call with the engine's
+ * error and nothing of the batch is stored.
+ */
+export type NewRowWriter = <Table extends TableWithId>(
+  table: Table,
+  rows: readonly Insertable<Database[Table]>[],
+) => Promise<number>;
 
 function quoted(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
@@ -173,21 +272,128 @@ function sqliteNewRowWriter(
   };
 }
 
+/** One connection to the file, as both threads open it. */
+export interface SqliteConnection {
+  db: Kysely<Database>;
+  database: BetterSqlite3.Database;
+  writeNewRows: NewRowWriter;
+  /**
+   * Closes the connection. Kysely's `destroy()` alone leaves it open when Kysely never ran a query
+   * (it starts its driver at the first one), and an open connection keeps the WAL from being
+   * checkpointed and removed when the last one closes.
+   */
+  close(): Promise<void>;
+}
+
 /**
- * Opens (creating its directory) an SQLite file in WAL mode: readers never block the writer,
- * `synchronous=NORMAL` (durable at checkpoints, safe against corruption), foreign keys enforced.
+ * Opens a connection in WAL mode: readers never block the writer, `synchronous=NORMAL` (durable at
+ * checkpoints, safe against corruption), foreign keys enforced. No connection checkpoints on commit
+ * (`wal_autocheckpoint=0`): the writer thread does it (`checkpointIfLarge`), and closing the last
+ * connection checkpoints what is left. A WAL restarted after a checkpoint is cut back to the
+ * threshold's size (`journal_size_limit`), so its file size says how far it has grown since.
  */
-export function openSqlite(databaseUrl: string, onQuery?: QueryListener): OpenedDatabase {
-  const path = sqlitePathOf(databaseUrl);
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export function openSqliteConnection(
+  path: string,
+  options: { onQuery?: QueryListener | undefined; writeGate?: WriteGate | undefined } = {},
+): SqliteConnection {
   const database = new BetterSqlite3(path);
   database.pragma('journal_mode = WAL');
   database.pragma(`busy_timeout = ${busyTimeoutMs}`);
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
+  database.pragma('wal_autocheckpoint = 0');
+  database.pragma(`journal_size_limit = ${walLimitBytes(database)}`);
+  const statements = withStatementCache(database);
+  const gating =
+    options.writeGate === undefined
+      ? undefined
+      : { gate: options.writeGate, isReadOnly: (sql: string) => statements.prepare(sql).readonly };
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
-    ...kyselyLogOf(onQuery),
+    dialect: new ImmediateSqliteDialect({ database: statements }, gating),
+    ...kyselyLogOf(options.onQuery),
   });
-  return { db, profile: sqliteProfile, writeNewRows: sqliteNewRowWriter(db, database, onQuery) };
+  return {
+    db,
+    database,
+    writeNewRows: sqliteNewRowWriter(db, database, options.onQuery),
+    async close() {
+      await db.destroy();
+      if (database.open) database.close();
+    },
+  };
+}
+
+function walLimitBytes(database: BetterSqlite3.Database): number {
+  return walCheckpointPages * Number(database.pragma('page_size', { simple: true }));
+}
+
+/**
+ * A passive checkpoint (it waits for no reader or writer) once the WAL has grown past the threshold.
+ * Run by the writer thread after its writes; a checkpoint that fails or is cut short leaves the rest
+ * to the next one.
+ */
+export function checkpointIfLarge(database: BetterSqlite3.Database, walPath: string): void {
+  let walBytes: number;
+  try {
+    walBytes = statSync(walPath).size;
+  } catch {
+    return;
+  }
+  if (walBytes <= walLimitBytes(database)) return;
+  try {
+    database.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // SQLITE_BUSY or I/O: the WAL only grows until the next write's checkpoint.
+  }
+}
+
+/** The request log's batch writes on `connection`, in the calling thread. */
+export function sqliteBatchWriter({ db, writeNewRows }: SqliteConnection): BatchWriter {
+  const rowWriter = {
+    writeBatch: (rows: Insertable<Database['request_events']>[]) => writeNewRows('request_events', rows),
+    writeOne: (row: Insertable<Database['request_events']>) => writeNewRows('request_events', [row]),
+  };
+  return {
+    insertEvents: (events) => insertEventBatch(events, rowWriter, sqliteProfile.isDataError),
+    chargeMany: (inputs, now) => chargeMany(db, sqliteProfile, inputs, now),
+    close: async () => {},
+  };
+}
+
+/**
+ * Opens (creating its directory) an SQLite file for the main thread: its reads and its other writes
+ * go through this connection, the request log's batches and their charges through a writer thread
+ * with a connection of its own (decision 0013), started at the first such write. An in-memory
+ * database cannot be shared with a second connection; there the batches are written in this thread.
+ */
+export function openSqlite(
+  databaseUrl: string,
+  onQuery?: QueryListener,
+): OpenedDatabase & { batchWriter: BatchWriter } {
+  const path = sqlitePathOf(databaseUrl);
+  if (path === ':memory:') {
+    const connection = openSqliteConnection(path, { onQuery });
+    return {
+      db: connection.db,
+      profile: sqliteProfile,
+      batchWriter: sqliteBatchWriter(connection),
+      close: () => connection.close(),
+    };
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const writeGate = new WriteGate();
+  const connection = openSqliteConnection(path, { onQuery, writeGate });
+  const batchWriter = new SqliteWriterThread({ path, writeGate, onQuery });
+  return {
+    db: connection.db,
+    profile: sqliteProfile,
+    batchWriter,
+    async close() {
+      try {
+        await batchWriter.close();
+      } finally {
+        await connection.close();
+      }
+    },
+  };
 }

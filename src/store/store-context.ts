@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { DialectProfile, NewRowWriter } from './dialect-profile.js';
+import type { BatchWriter, DialectProfile } from './dialect-profile.js';
 import type { Database } from './schema.js';
 
 /** What every repository implementation is built from. */
@@ -8,6 +8,6 @@ export interface StoreContext {
   db: Kysely<Database>;
   profile: DialectProfile;
   clock: Clock;
-  /** See `OpenedDatabase.writeNewRows`. */
-  writeNewRows?: NewRowWriter;
+  /** See `OpenedDatabase.batchWriter`. */
+  batchWriter?: BatchWriter;
 }

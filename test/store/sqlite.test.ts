@@ -1,15 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateStore } from '#src/store/create-store.js';
-import type { NewRowWriter, OpenedDatabase } from '#src/store/dialect-profile.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createStore, migrateStore } from '#src/store/create-store.js';
+import type { ChargeInput } from '#src/store/repositories.js';
 import { toEventRow } from '#src/store/request-event-rows.js';
-import { openSqlite } from '#src/store/sqlite.js';
+import {
+  type NewRowWriter,
+  openSqlite,
+  openSqliteConnection,
+  type SqliteConnection,
+  walCheckpointPages,
+} from '#src/store/sqlite.js';
+import { SqliteWriterThread } from '#src/store/sqlite-writer.js';
 import type { RequestEvent } from '#src/telemetry/request-event.js';
 
-function rowOf(id: string, overrides: Partial<RequestEvent> = {}) {
-  return toEventRow({
+function eventOf(id: string, overrides: Partial<RequestEvent> = {}): RequestEvent {
+  return {
     id,
     request_id: `req_${id}`,
     ts: Date.UTC(2025, 5, 10),
@@ -47,25 +57,28 @@ function rowOf(id: string, overrides: Partial<RequestEvent> = {}) {
     request_body: null,
     response_body: null,
     ...overrides,
-  });
+  };
+}
+
+function rowOf(id: string, overrides: Partial<RequestEvent> = {}) {
+  return toEventRow(eventOf(id, overrides));
 }
 
 describe('SQLite batch writer', () => {
   let directory = '';
-  let opened: OpenedDatabase;
+  let opened: SqliteConnection;
   let writeNewRows: NewRowWriter;
   const statements: string[] = [];
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'mgw-sqlite-'));
-    const url = `sqlite:${join(directory, 'maniac.db')}`;
-    await migrateStore(url);
-    opened = openSqlite(url, (query) => statements.push(query.sql));
-    if (opened.writeNewRows === undefined) throw new Error('SQLite has its own batch writer.');
+    const path = join(directory, 'maniac.db');
+    await migrateStore(`sqlite:${path}`);
+    opened = openSqliteConnection(path, { onQuery: (query) => statements.push(query.sql) });
     writeNewRows = opened.writeNewRows;
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     rmSync(directory, { recursive: true, force: true });
   });
 
@@ -108,5 +121,240 @@ describe('SQLite batch writer', () => {
     expect(await writing).toBe(1);
     // The batch committed on its own; the rolled-back transaction took nothing of it along.
     expect(await storedIds(['w-batch', 'w-in-transaction'])).toEqual(['w-batch']);
+  });
+});
+
+describe('SQLite writer thread', () => {
+  let directory = '';
+  let path = '';
+  let opened: ReturnType<typeof openSqlite>;
+  let writer: SqliteWriterThread;
+  const statements: string[] = [];
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'mgw-writer-'));
+    path = join(directory, 'maniac.db');
+    await migrateStore(`sqlite:${path}`);
+    opened = openSqlite(`sqlite:${path}`, (query) => statements.push(query.sql));
+    if (!(opened.batchWriter instanceof SqliteWriterThread)) throw new Error('A file has a writer thread.');
+    writer = opened.batchWriter;
+    await opened.db
+      .insertInto('organizations')
+      .values({
+        id: 'org_writer',
+        name: 'writer',
+        disabled_at: null,
+        rate_limit: null,
+        token_rate_limit: null,
+        created_at: 0,
+      })
+      .execute();
+    await opened.db
+      .insertInto('billing_accounts')
+      .values({ org_id: 'org_writer', balance_micros: 1_000_000, configured_at: 0, updated_at: 0 })
+      .execute();
+  });
+  afterAll(async () => {
+    await opened?.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  /** A second connection holding SQLite's write lock, as another process would. */
+  let blocker: BetterSqlite3.Database | undefined;
+  const holdWriteLock = () => {
+    blocker = new BetterSqlite3(path);
+    blocker.exec('begin immediate');
+  };
+  const releaseWriteLock = () => {
+    blocker?.exec('rollback');
+    blocker?.close();
+    blocker = undefined;
+  };
+  afterEach(releaseWriteLock);
+
+  const storedIds = async (ids: string[]) =>
+    (
+      await opened.db.selectFrom('request_events').select('id').where('id', 'in', ids).orderBy('id').execute()
+    ).map((row) => row.id);
+  const isSettled = (promise: Promise<unknown>) => {
+    let settled = false;
+    promise.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    return () => settled;
+  };
+
+  it('starts at the first write, on a thread of its own, and hands its statements to onQuery', async () => {
+    expect(writer.threadId).toBeUndefined();
+    statements.length = 0;
+    expect(await writer.insertEvents([eventOf('t-first')])).toEqual({ inserted: 1, rejected: [] });
+    expect(writer.threadId).toEqual(expect.any(Number));
+    expect(writer.threadId).not.toBe(threadId);
+    expect(statements.filter((sql) => sql.startsWith('insert into "request_events"'))).toHaveLength(1);
+  });
+
+  it('keeps the main thread and its connection free while a write waits for the database lock', async () => {
+    holdWriteLock();
+    const writing = writer.insertEvents([eventOf('t-waiting')]);
+    const isWritten = isSettled(writing);
+    // A synchronous write on this thread would sit in SQLite's busy handler until the lock came free.
+    expect(await storedIds(['t-waiting'])).toEqual([]);
+    expect(isWritten()).toBe(false);
+    releaseWriteLock();
+    expect(await writing).toEqual({ inserted: 1, rejected: [] });
+    expect(await storedIds(['t-waiting'])).toEqual(['t-waiting']);
+  });
+
+  it("makes a main-thread write wait for the thread's in the event loop, not in SQLite's busy handler", async () => {
+    holdWriteLock();
+    const writing = writer.insertEvents([eventOf('t-ahead')]);
+    const mainWrite = opened.db
+      .insertInto('organizations')
+      .values({
+        id: 'org_behind',
+        name: 'behind',
+        disabled_at: null,
+        rate_limit: null,
+        token_rate_limit: null,
+        created_at: 0,
+      })
+      .execute();
+    const isMainWritten = isSettled(mainWrite);
+    // Waiting inside SQLite would hold this thread until the busy timeout, then fail.
+    await nextTurn();
+    expect(isMainWritten()).toBe(false);
+    releaseWriteLock();
+    await Promise.all([writing, mainWrite]);
+    expect(await storedIds(['t-ahead'])).toEqual(['t-ahead']);
+  });
+
+  it('refuses alone an event that cannot be copied to the thread', async () => {
+    const uncopyable = eventOf('t-function', { metadata: { callback: () => undefined } });
+    const result = await writer.insertEvents([eventOf('t-plain'), uncopyable]);
+    expect(result).toEqual({ inserted: 1, rejected: [{ id: 't-function', reason: expect.any(String) }] });
+  });
+
+  it('rejects what a thread that died was asked; the next write starts another and a retry writes once', async () => {
+    await writer.insertEvents([eventOf('t-before-crash')]);
+    const crashedThread = writer.threadId;
+    const batch = ['t-crash-1', 't-crash-2', 't-crash-3'].map((id) => eventOf(id, { org_id: 'org_writer' }));
+    const charges: ChargeInput[] = batch.map((event) => ({
+      eventId: event.id,
+      orgId: 'org_writer',
+      projectId: null,
+      keyId: null,
+      actualMicros: 1_000,
+      now: 0,
+    }));
+
+    holdWriteLock();
+    const writing = writer.insertEvents(batch);
+    await nextTurn();
+    const stopping = writer.terminate();
+    releaseWriteLock();
+    await expect(writing).rejects.toThrow('SQLite writer thread stopped');
+    await stopping;
+    expect(writer.threadId).toBeUndefined();
+
+    // The batcher spools the batch and replays it: each event is stored once, whatever committed.
+    expect((await writer.insertEvents(batch)).rejected).toEqual([]);
+    expect(writer.threadId).toEqual(expect.any(Number));
+    expect(writer.threadId).not.toBe(crashedThread);
+    expect(await storedIds(batch.map((event) => event.id))).toEqual(['t-crash-1', 't-crash-2', 't-crash-3']);
+
+    holdWriteLock();
+    const charging = writer.chargeMany(charges, 0);
+    await nextTurn();
+    const stoppingAgain = writer.terminate();
+    releaseWriteLock();
+    await expect(charging).rejects.toThrow('SQLite writer thread stopped');
+    await stoppingAgain;
+
+    const replayed = await writer.chargeMany(charges, 0);
+    expect(replayed.results).toHaveLength(3);
+    expect(replayed.snapshots).toEqual([
+      {
+        orgId: 'org_writer',
+        orgExists: true,
+        account: { balanceMicros: 997_000, isConfigured: true },
+        budgets: [],
+        readAt: 0,
+      },
+    ]);
+    const again = await writer.chargeMany(charges, 0);
+    expect(again.results).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(again.snapshots[0]?.account?.balanceMicros).toBe(997_000);
+  });
+
+  it('keeps the WAL bounded: the thread checkpoints once it passes the limit', async () => {
+    const probe = new BetterSqlite3(path);
+    const limitBytes = walCheckpointPages * Number(probe.pragma('page_size', { simple: true }));
+    probe.close();
+    const body = { messages: [{ role: 'user', content: 'x'.repeat(20_000) }] };
+    // About 3 times the limit in all, in batches of about a fifth of it.
+    for (let batch = 0; batch < 15; batch += 1) {
+      const events = Array.from({ length: 40 }, (_, index) =>
+        eventOf(`t-wal-${batch}-${index}`, { request_body: body }),
+      );
+      expect((await writer.insertEvents(events)).inserted).toBe(40);
+    }
+    expect(statSync(`${path}-wal`).size).toBeLessThan(limitBytes * 1.5);
+  });
+});
+
+describe('SQLite store close', () => {
+  it('lets a write in flight finish, checkpoints the WAL and ends the writer thread', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mgw-writer-close-'));
+    const path = join(directory, 'maniac.db');
+    try {
+      await migrateStore(`sqlite:${path}`);
+      const opened = openSqlite(`sqlite:${path}`);
+      const writer = opened.batchWriter;
+      if (!(writer instanceof SqliteWriterThread)) throw new Error('A file has a writer thread.');
+      await writer.insertEvents([eventOf('c-first')]);
+      const inFlight = writer.insertEvents(['c-1', 'c-2'].map((id) => eventOf(id)));
+      await opened.close();
+      expect(writer.threadId).toBeUndefined();
+      expect(await inFlight).toEqual({ inserted: 2, rejected: [] });
+      await expect(writer.insertEvents([eventOf('c-late')])).rejects.toThrow('closed');
+      expect(existsSync(`${path}-wal`)).toBe(false);
+
+      const reader = new BetterSqlite3(path, { readonly: true });
+      try {
+        expect(reader.prepare('select count(*) from request_events').pluck().get()).toBe(3);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('ends the thread of every store it closed: opening and closing stores leaks no thread', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mgw-writer-cycle-'));
+    // Linux lists a process's threads; elsewhere the writer's own `threadId` test above stands alone.
+    const threadCount = () => (existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0);
+    const cycle = async (index: number) => {
+      const store = await createStore(`sqlite:${join(directory, 'maniac.db')}`);
+      expect(await store.requestEvents.insertMany([eventOf(`cycle-${index}`)])).toEqual({
+        inserted: 1,
+        rejected: [],
+      });
+      await store.close();
+    };
+    try {
+      await cycle(0);
+      const threadsBefore = threadCount();
+      for (let index = 1; index <= 3; index += 1) await cycle(index);
+      expect(threadCount()).toBe(threadsBefore);
+      expect(existsSync(join(directory, 'maniac.db-wal'))).toBe(false);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
