@@ -74,6 +74,8 @@ export interface BenchReport {
   streaming: { streams: number; chunks: number; intervalMs: number } & Pair<MeasuredStreams>;
   processes?: { count: number; one: MeasuredLoad; many: MeasuredLoad };
   profile?: ProfileSummary;
+  /** Other threads of the profiled gateway (the SQLite writer thread), same window. */
+  threadProfiles?: ProfileSummary[];
   targets: TargetResult[];
   /** Anything that means the harness or the gateway broke (non-2xx, errors, broken streams). */
   problems: string[];

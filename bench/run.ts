@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -285,16 +285,12 @@ async function main(): Promise<number> {
     }
 
     let profile: BenchReport['profile'];
+    let threadProfiles: BenchReport['threadProfiles'];
     if (values.profile) {
-      const profileName = `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
-      const profiled = await launch(setup, [
-        ...gatewayNodeArgs,
-        '--cpu-prof',
-        '--cpu-prof-dir',
-        resultsDir,
-        '--cpu-prof-name',
-        profileName,
-      ]);
+      // One file per thread (Node names them …<pid>.<thread id>.<seq>.cpuprofile): the main thread
+      // is thread 0, the SQLite writer thread another.
+      const profileDir = join(resultsDir, `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const profiled = await launch(setup, [...gatewayNodeArgs, '--cpu-prof', '--cpu-prof-dir', profileDir]);
       const spec = scenarioFor(profiled.origin, profiled.origin, true, setup.bearer, settings).plain;
       const side: Side = { label: 'gateway', pids: [profiled.pid], upstreamPid: bare.pid };
       await phases.warmUp('profiled gateway', spec);
@@ -303,7 +299,13 @@ async function main(): Promise<number> {
       await phases.measureClosed(side, 'throughput under --cpu-prof', spec, settings.throughput);
       const toUs = Number(process.hrtime.bigint() / 1000n);
       await stop(profiled);
-      profile = summarizeProfile(join(resultsDir, profileName), repoRoot, 20, { fromUs, toUs });
+      const files = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'));
+      const threadOf = (name: string) => Number(/\.(\d+)\.\d+\.cpuprofile$/.exec(name)?.[1] ?? -1);
+      const main = files.find((name) => threadOf(name) === 0);
+      if (main) profile = summarizeProfile(join(profileDir, main), repoRoot, 20, { fromUs, toUs });
+      threadProfiles = files
+        .filter((name) => threadOf(name) > 0)
+        .map((name) => summarizeProfile(join(profileDir, name), repoRoot, 12, { fromUs, toUs }));
     }
 
     const meta = runMeta(
@@ -337,6 +339,7 @@ async function main(): Promise<number> {
       streaming,
       processes,
       profile,
+      threadProfiles,
       problems,
     };
     const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
@@ -356,6 +359,7 @@ async function main(): Promise<number> {
     ];
     if (processes) out.push('', renderProcesses(report));
     if (profile) out.push('', renderProfile(profile));
+    for (const thread of threadProfiles ?? []) out.push('', `another thread: ${renderProfile(thread)}`);
     out.push('', `results: ${path}`);
     if (problems.length > 0)
       out.push('', 'HARNESS PROBLEMS (exit 1):', ...problems.map((problem) => `  - ${problem}`));
