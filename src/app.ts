@@ -254,6 +254,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         batchSize: config.telemetry.batchSize,
         flushIntervalMs: config.telemetry.flushIntervalMs,
         queueMax: config.telemetry.queueMax,
+        queueMaxBytes: config.telemetry.queueMaxBytes,
+        batchMaxBytes: config.telemetry.batchMaxBytes,
         clock,
         hooks: {
           onBatchWritten: ({ target, events, latencyMs }) => {

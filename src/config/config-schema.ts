@@ -173,6 +173,8 @@ export const configSchema = {
         batchSize: { type: 'integer', minimum: 1, default: 500 },
         flushIntervalMs: { type: 'integer', minimum: 1, default: 1000 },
         queueMax: { type: 'integer', minimum: 1, default: 50_000 },
+        queueMaxBytes: { type: 'integer', minimum: 1, default: 256 * 1024 * 1024 },
+        batchMaxBytes: { type: 'integer', minimum: 1, default: 4 * 1024 * 1024 },
         spoolMaxBytes: { type: 'integer', minimum: 1, default: 1024 * 1024 * 1024 },
         metricsToken: { type: 'string' },
         logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },

@@ -95,6 +95,8 @@ export interface Config {
     batchSize: number;
     flushIntervalMs: number;
     queueMax: number;
+    queueMaxBytes: number;
+    batchMaxBytes: number;
     spoolMaxBytes: number;
     metricsToken: string | undefined;
     logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

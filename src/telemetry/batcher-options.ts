@@ -28,6 +28,13 @@ export interface TelemetryBatcherOptions {
   flushIntervalMs: number;
   /** `telemetry.queueMax`: events held in memory at most, including the batch being written. */
   queueMax: number;
+  /**
+   * `telemetry.queueMaxBytes`: about this many bytes of events held in memory at most (estimated by
+   * `approximateEventBytes`); past it events are dropped and counted as with `queueMax`. Default 256 MiB.
+   */
+  queueMaxBytes?: number;
+  /** `telemetry.batchMaxBytes`: a batch holds about this many bytes at most; reaching it triggers a flush. Default 4 MiB. */
+  batchMaxBytes?: number;
   /** A sink call slower than this counts as failed and its batch is spooled. Default 5 000. */
   writeTimeoutMs?: number;
   /** First delay before probing the store again; doubles per failure up to `recoveryMaxMs`. Default 1 000. */

@@ -8,6 +8,7 @@ import type {
 } from './batcher-options.js';
 import { BoundedQueue } from './event-queue.js';
 import type { EventSink } from './event-sink.js';
+import { approximateEventBytes } from './event-size.js';
 import type { RequestEvent } from './request-event.js';
 import type { Spool } from './spool.js';
 import { insertWithDeadline } from './timed-insert.js';
@@ -40,6 +41,7 @@ export class TelemetryBatcher {
   readonly #spool: Spool;
   readonly #queue: BoundedQueue<RequestEvent>;
   readonly #batchSize: number;
+  readonly #batchMaxBytes: number;
   readonly #flushIntervalMs: number;
   readonly #writeTimeoutMs: number;
   readonly #recoveryInitialMs: number;
@@ -78,8 +80,9 @@ export class TelemetryBatcher {
   constructor(options: TelemetryBatcherOptions) {
     this.#sink = options.sink;
     this.#spool = options.spool;
-    this.#queue = new BoundedQueue(options.queueMax);
+    this.#queue = new BoundedQueue(options.queueMax, options.queueMaxBytes ?? 256 * 1024 * 1024);
     this.#batchSize = options.batchSize;
+    this.#batchMaxBytes = options.batchMaxBytes ?? 4 * 1024 * 1024;
     this.#flushIntervalMs = options.flushIntervalMs;
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
     this.#recoveryInitialMs = options.recoveryInitialMs ?? 1_000;
@@ -107,12 +110,12 @@ export class TelemetryBatcher {
       this.#drop(1, 'closed');
       return;
     }
-    if (!this.#queue.push(event)) {
+    if (!this.#queue.push(event, approximateEventBytes(event))) {
       this.#drop(1, 'queue_full');
       return;
     }
     this.#accepted++;
-    if (this.#queue.size < this.#batchSize || this.#isWorking || this.#isStalled) return;
+    if (!this.#isBatchReady() || this.#isWorking || this.#isStalled) return;
     if (this.#kickTimer !== undefined || this.#state !== 'running') return;
     // The write starts on a later turn of the event loop, never inside the request's own call stack.
     this.#kickTimer = this.#timers.setTimeout(this.#scheduledKick, 0);
@@ -254,10 +257,15 @@ export class TelemetryBatcher {
     this.#flushWaiters = waiting;
   }
 
+  /** A full batch is waiting: `batchSize` events, or `batchMaxBytes` of them. */
+  #isBatchReady(): boolean {
+    return this.#queue.size >= this.#batchSize || this.#queue.weight >= this.#batchMaxBytes;
+  }
+
   #nextBatchSize(): number {
     const size = this.#queue.size;
-    if (size >= this.#batchSize || (size > 0 && this.#settled < this.#drainTarget)) {
-      return Math.min(size, this.#batchSize);
+    if (this.#isBatchReady() || (size > 0 && this.#settled < this.#drainTarget)) {
+      return this.#queue.countWithin(this.#batchSize, this.#batchMaxBytes);
     }
     return 0;
   }

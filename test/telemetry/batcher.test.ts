@@ -176,6 +176,36 @@ describe('TelemetryBatcher', () => {
     expect(batcher.stats().dropped).toBe(3);
   });
 
+  it('flushes by bytes too: a batch holds about batchMaxBytes, and reaching it starts a write at once', async () => {
+    const { batcher, run } = await startBatcher({ batchSize: 500, batchMaxBytes: 25_000 });
+    const big = (index: number) =>
+      makeEvent(index, { request_body: { messages: [{ role: 'user', content: 'x'.repeat(10_000) }] } });
+    batcher.enqueue(big(1));
+    batcher.enqueue(big(2));
+    await run();
+    // 20 KB queued: no batch yet, the interval has not passed.
+    expect(store.calls).toEqual([]);
+    batcher.enqueue(big(3));
+    batcher.enqueue(big(4));
+    batcher.enqueue(big(5));
+    await run();
+    // Past 25 KB: written before the interval, two events (about 20 KB) per sink call.
+    expect(store.calls).toEqual([idRange(1, 2), idRange(3, 2)]);
+    await run(1000);
+    expect(store.calls).toEqual([idRange(1, 2), idRange(3, 2), ['evt_000005']]);
+  });
+
+  it('bounds the queue by bytes: past queueMaxBytes it drops and counts, but always takes one event', async () => {
+    const { batcher, drops } = await startBatcher({ batchSize: 500, queueMaxBytes: 30_000 });
+    const big = (index: number, length: number) =>
+      makeEvent(index, { request_body: { messages: [{ role: 'user', content: 'x'.repeat(length) }] } });
+    batcher.enqueue(big(1, 50_000));
+    expect(batcher.queueDepth).toBe(1);
+    batcher.enqueue(big(2, 10));
+    expect(batcher.queueDepth).toBe(1);
+    expect(drops).toEqual([{ count: 1, reason: 'queue_full' }]);
+  });
+
   it('spools while the store is down and replays exactly once, in order, after recovery', async () => {
     store.mode = 'fail';
     const { batcher, health, run, enqueueRange } = await startBatcher();
