@@ -8,18 +8,10 @@ import type {
   ReserveInput,
   ReserveResult,
 } from '../store/repositories.js';
+import type { Settlement } from '../telemetry/settling-sink.js';
 
 /** A settlement as the request log hands it over: the event's reservation, cost and payer. */
-export interface LedgerSettlement {
-  reservationId: string;
-  eventId: string;
-  actualMicros: number;
-  now: number;
-  /** `null` only for events without a caller, which never carry a settlement. */
-  orgId: string | null;
-  projectId: string | null;
-  keyId: string | null;
-}
+export type LedgerSettlement = Settlement;
 
 /** Where reservations are held and settlements applied: the store's tables, or this process's memory. */
 export interface ReservationLedger {

@@ -6,20 +6,25 @@ export interface EventTable {
   insertMany(events: readonly RequestEvent[]): Promise<unknown>;
 }
 
+/** A settlement as the request log hands it over: the event's reservation, cost and payer. */
+export interface Settlement {
+  reservationId: string;
+  eventId: string;
+  actualMicros: number;
+  /** The event's time: the spend belongs to its budget periods. */
+  now: number;
+  /**
+   * The payer, for ledgers that hold reservations in memory and charge without a stored row; `null`
+   * only for events without a caller, which never carry a settlement.
+   */
+  orgId: string | null;
+  projectId: string | null;
+  keyId: string | null;
+}
+
 /** A reservation ledger's `settleMany`: idempotent by `eventId`; rejects only when the store is unavailable. */
 export interface SettlementLedger {
-  settleMany(
-    inputs: readonly {
-      reservationId: string;
-      eventId: string;
-      actualMicros: number;
-      now: number;
-      /** The payer, for ledgers that hold reservations in memory and charge without a stored row. */
-      orgId: string | null;
-      projectId: string | null;
-      keyId: string | null;
-    }[],
-  ): Promise<unknown>;
+  settleMany(inputs: readonly Settlement[]): Promise<unknown>;
 }
 
 /**
