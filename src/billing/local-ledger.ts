@@ -226,12 +226,15 @@ export class LocalLedger implements ReservationLedger {
         });
       }
     }
+    // Settlements are applied one batch at a time, so only `invalidate` moves these while we wait.
+    const versions = new Map(charges.map((charge) => [charge.orgId, this.orgOf(charge.orgId).version]));
     const { results, snapshots } = await this.options.billing.chargeMany(charges, this.options.clock.now());
     // From here on nothing awaits: new snapshots and released holds take effect together.
     for (const snapshot of snapshots) {
       const org = this.orgOf(snapshot.orgId);
       org.snapshot = snapshot;
-      org.mustReload = false;
+      // A change signalled while the charge ran may be missing from its snapshot: read again first.
+      if (org.version === versions.get(snapshot.orgId)) org.mustReload = false;
       org.version += 1;
     }
     for (const input of inputs) {

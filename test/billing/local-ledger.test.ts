@@ -222,6 +222,50 @@ describe('LocalLedger (reservations in memory, SQLite)', () => {
     });
   });
 
+  it('reads again after a budget change signalled while a batch was being charged', async () => {
+    const tenant = await newTenant();
+    let onCharged: () => void = () => {};
+    const charged = new Promise<void>((resolve) => {
+      onCharged = resolve;
+    });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const ledger = new LocalLedger({
+      billing: {
+        ledgerSnapshot: (orgId, now) => store.billing.ledgerSnapshot(orgId, now),
+        async chargeMany(inputs, now) {
+          // The snapshot is read before the budget below exists; the answer arrives after.
+          const answer = await store.billing.chargeMany(inputs, now);
+          onCharged();
+          await released;
+          return answer;
+        },
+      },
+      clock,
+      refreshAfterMs: 60_000,
+    });
+    const held = reservation(tenant, 100, false);
+    await ledger.reserve(held);
+    const settling = ledger.settleMany([settlement(held, 100)]);
+    await charged;
+    await store.billing.setBudget({
+      scope: 'org',
+      scopeId: tenant.orgId,
+      period: 'day',
+      limitMicros: 150,
+      now: nowMs,
+    });
+    ledger.invalidate(tenant.orgId);
+    release();
+    await settling;
+    expect(await ledger.reserve(reservation(tenant, 100, false))).toMatchObject({
+      code: 'budget_exceeded',
+      budget: { scope: 'org', spentMicros: 100, limitMicros: 150 },
+    });
+  });
+
   it('releases holds whose settlement never came', async () => {
     const tenant = await newTenant(1_000);
     const ledger = new LocalLedger({ billing: store.billing, clock });
