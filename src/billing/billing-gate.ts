@@ -5,7 +5,7 @@ import type { UpstreamTarget } from '../providers/provider.js';
 import type { BillingRepository, ReserveResult } from '../store/repositories.js';
 import { estimateMicros, formatUsd } from './cost.js';
 import type { ReservationLedger } from './local-ledger.js';
-import { countPromptTokens, imagePartsOf, loadTokenizer } from './prompt-tokens.js';
+import { countPromptTokens, imagePartsOf, loadTokenizer, promptTokenBound } from './prompt-tokens.js';
 
 /** Who pays: the caller's organization, project and key (a Principal fits). */
 export interface BillingSubject {
@@ -33,6 +33,13 @@ export interface BillingGateOptions {
   budgetCacheTtlMs?: number;
   onRejected?(code: string): void;
 }
+
+/**
+ * With this many times the tokenizer-free bound to spare in the balance and every budget, the bound
+ * is held as is: the exact count could not change the answer, and the tokenizer (about 60 MB) is
+ * loaded only once some caller comes near an edge (docs/decisions/0011).
+ */
+const roomFactor = 100;
 
 /** Thinking budgets of SPEC §4 by effort; reserved on top of the output cap. */
 const thinkingBudgetByEffort: Record<string, number> = {
@@ -90,8 +97,11 @@ export class BillingGate {
   }
 
   /** Worst case over the candidates (SPEC §8.1), in micro-dollars. */
-  estimate(request: ChatCompletionRequest, candidates: UpstreamTarget[]): number {
-    const promptTokens = countPromptTokens(request);
+  estimate(
+    request: ChatCompletionRequest,
+    candidates: UpstreamTarget[],
+    promptTokens = countPromptTokens(request),
+  ): number {
     const images = imagePartsOf(request);
     const thinking = thinkingBudgetOf(request);
     let worst = 0;
@@ -101,6 +111,35 @@ export class BillingGate {
       worst = Math.max(worst, estimateMicros(model.pricing, promptTokens, output, images));
     }
     return worst;
+  }
+
+  /**
+   * The amount to hold: the tokenizer-free bound when the caller is far from every limit, else the
+   * estimate with prompt tokens counted by the o200k tokenizer (decision 0010).
+   */
+  private async amountFor(
+    principal: BillingSubject,
+    request: ChatCompletionRequest,
+    candidates: UpstreamTarget[],
+  ): Promise<number> {
+    const bound = this.estimate(request, candidates, promptTokenBound(request));
+    let hasRoom = false;
+    try {
+      hasRoom =
+        (await this.options.ledger.hasRoomFor?.({
+          orgId: principal.orgId,
+          projectId: principal.projectId,
+          keyId: principal.keyId,
+          amountMicros: bound * roomFactor,
+          prepaid: this.options.mode === 'prepaid',
+          now: this.options.clock.now(),
+        })) ?? false;
+    } catch (error) {
+      throw new GatewayError('billing_unavailable', {}, { cause: error });
+    }
+    if (hasRoom) return bound;
+    await loadTokenizer();
+    return this.estimate(request, candidates);
   }
 
   async reserve(
@@ -114,10 +153,9 @@ export class BillingGate {
     } catch (error) {
       throw new GatewayError('billing_unavailable', {}, { cause: error });
     }
-    await loadTokenizer();
     const reservation: Reservation = {
       id: this.options.newReservationId(),
-      amountMicros: this.estimate(request, candidates),
+      amountMicros: await this.amountFor(principal, request, candidates),
     };
     let result: ReserveResult;
     try {

@@ -20,6 +20,11 @@ export interface ReservationLedger {
   settleMany(inputs: readonly LedgerSettlement[]): Promise<unknown>;
   /** Releases holds older than `olderThan` whose settlement never came (a dropped event). */
   releaseStale(olderThan: number, now: number): Promise<number>;
+  /**
+   * Whether `amountMicros` more would fit in the balance (when prepaid) and every budget of the
+   * caller with room to spare; a hint for choosing how precise an estimate must be, not a hold.
+   */
+  hasRoomFor?(input: Omit<ReserveInput, 'reservationId'>): Promise<boolean>;
   /** The amount held by open reservations of an organization, when this ledger knows it. */
   heldMicros?(orgId: string): number;
   /** Forgets what is cached of an organization (its budgets or credits changed). */
@@ -119,21 +124,48 @@ export class LocalLedger implements ReservationLedger {
     return periodStartOf('day', snapshot.readAt) === periodStartOf('day', now);
   }
 
-  async reserve(input: ReserveInput): Promise<ReserveResult> {
-    const org = this.orgOf(input.orgId);
+  /** The organization's snapshot, read first when missing, invalidated or of another day. */
+  private async snapshotOf(
+    org: OrgLedger,
+    orgId: string,
+    now: number,
+  ): Promise<{ snapshot: LedgerSnapshot | undefined; isFresh: boolean }> {
     let isFresh = false;
-    while (org.mustReload || !org.snapshot || !this.isCurrent(org.snapshot, input.now)) {
-      await this.load(input.orgId, org);
+    while (org.mustReload || !org.snapshot || !this.isCurrent(org.snapshot, now)) {
+      await this.load(orgId, org);
       isFresh = true;
       if (org.snapshot && !org.mustReload) break;
     }
     const snapshot = org.snapshot;
-    if (snapshot === undefined) return { ok: false, code: 'billing_not_configured' };
-    if (input.now - snapshot.readAt > this.refreshAfterMs && !org.loading) {
-      this.load(input.orgId, org).catch(() => {
+    if (snapshot && now - snapshot.readAt > this.refreshAfterMs && !org.loading) {
+      this.load(orgId, org).catch(() => {
         // The next reservation past the refresh age tries again; this one goes on with the snapshot.
       });
     }
+    return { snapshot, isFresh };
+  }
+
+  async hasRoomFor(input: Omit<ReserveInput, 'reservationId'>): Promise<boolean> {
+    const org = this.orgOf(input.orgId);
+    const { snapshot } = await this.snapshotOf(org, input.orgId, input.now);
+    if (!snapshot?.orgExists) return false;
+    if (input.prepaid) {
+      if (!snapshot.account?.isConfigured) return false;
+      if (snapshot.account.balanceMicros - org.heldOrg < input.amountMicros) return false;
+    }
+    for (const budget of snapshot.budgets) {
+      const held = this.heldFor(org, budget, input);
+      if (held !== undefined && budget.limitMicros - budget.spentMicros - held < input.amountMicros) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
+    const org = this.orgOf(input.orgId);
+    const { snapshot, isFresh } = await this.snapshotOf(org, input.orgId, input.now);
+    if (snapshot === undefined) return { ok: false, code: 'billing_not_configured' };
     const result = this.tryHold(org, snapshot, input);
     if (result.ok || isFresh) return result;
     // Refuse only on a fresh read: credits or a budget may have changed in another process (the CLI).
@@ -168,7 +200,11 @@ export class LocalLedger implements ReservationLedger {
   }
 
   /** What is held against the budget's scope, or `undefined` when the budget does not cover the request. */
-  private heldFor(org: OrgLedger, budget: BudgetRecord, input: ReserveInput): number | undefined {
+  private heldFor(
+    org: OrgLedger,
+    budget: BudgetRecord,
+    input: Pick<ReserveInput, 'projectId' | 'keyId'>,
+  ): number | undefined {
     switch (budget.scope) {
       case 'org':
         return org.heldOrg;

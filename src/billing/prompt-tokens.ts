@@ -48,6 +48,22 @@ export function countPromptTokens(request: ChatCompletionRequest): number {
   return countTokens(text) + fixed;
 }
 
+/**
+ * An upper bound of `countPromptTokens` that needs no tokenizer: every o200k token covers at least one
+ * byte, so the UTF-8 length of the text bounds its token count. Beyond 16 KiB both use the §8.3
+ * estimator.
+ */
+export function promptTokenBound(request: ChatCompletionRequest): number {
+  const { text, fixed } = textOf(request);
+  if (text.length > tokenizerLimitCharacters) return estimatePromptTokens(request.messages, request.tools);
+  return Buffer.byteLength(text, 'utf8') + fixed;
+}
+
+/** Whether the o200k tokenizer has been loaded into this process. */
+export function isTokenizerLoaded(): boolean {
+  return countTokens !== undefined;
+}
+
 export function imagePartsOf(request: ChatCompletionRequest): number {
   let images = 0;
   for (const message of request.messages) {
