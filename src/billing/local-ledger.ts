@@ -10,14 +10,11 @@ import type {
 } from '../store/repositories.js';
 import type { Settlement } from '../telemetry/settling-sink.js';
 
-/** A settlement as the request log hands it over: the event's reservation, cost and payer. */
-export type LedgerSettlement = Settlement;
-
 /** Where reservations are held and settlements applied: the store's tables, or this process's memory. */
 export interface ReservationLedger {
   reserve(input: ReserveInput): Promise<ReserveResult>;
   /** Applies the settlements of one request-log batch; rejects only when the store is unavailable. */
-  settleMany(inputs: readonly LedgerSettlement[]): Promise<unknown>;
+  settleMany(inputs: readonly Settlement[]): Promise<unknown>;
   /** Releases holds older than `olderThan` whose settlement never came (a dropped event). */
   releaseStale(olderThan: number, now: number): Promise<number>;
   /**
@@ -148,18 +145,7 @@ export class LocalLedger implements ReservationLedger {
   async hasRoomFor(input: Omit<ReserveInput, 'reservationId'>): Promise<boolean> {
     const org = this.orgOf(input.orgId);
     const { snapshot } = await this.snapshotOf(org, input.orgId, input.now);
-    if (!snapshot?.orgExists) return false;
-    if (input.prepaid) {
-      if (!snapshot.account?.isConfigured) return false;
-      if (snapshot.account.balanceMicros - org.heldOrg < input.amountMicros) return false;
-    }
-    for (const budget of snapshot.budgets) {
-      const held = this.heldFor(org, budget, input);
-      if (held !== undefined && budget.limitMicros - budget.spentMicros - held < input.amountMicros) {
-        return false;
-      }
-    }
-    return true;
+    return snapshot !== undefined && this.admit(org, snapshot, input).ok;
   }
 
   async reserve(input: ReserveInput): Promise<ReserveResult> {
@@ -176,6 +162,23 @@ export class LocalLedger implements ReservationLedger {
   /** The check and the hold, in one synchronous step. */
   private tryHold(org: OrgLedger, snapshot: LedgerSnapshot, input: ReserveInput): ReserveResult {
     if (org.holds.has(input.reservationId)) return { ok: true };
+    const result = this.admit(org, snapshot, input);
+    if (!result.ok) return result;
+    this.hold(org, input.reservationId, {
+      amountMicros: Math.ceil(input.amountMicros),
+      projectId: input.projectId,
+      keyId: input.keyId,
+      createdAt: input.now,
+    });
+    return result;
+  }
+
+  /** Whether the amount fits the balance (when prepaid) and every budget of the caller, beside the holds. */
+  private admit(
+    org: OrgLedger,
+    snapshot: LedgerSnapshot,
+    input: Omit<ReserveInput, 'reservationId'>,
+  ): ReserveResult {
     if (!snapshot.orgExists) return { ok: false, code: 'billing_not_configured' };
     const amount = Math.ceil(input.amountMicros);
     if (input.prepaid) {
@@ -190,12 +193,6 @@ export class LocalLedger implements ReservationLedger {
         return { ok: false, code: 'budget_exceeded', budget };
       }
     }
-    this.hold(org, input.reservationId, {
-      amountMicros: amount,
-      projectId: input.projectId,
-      keyId: input.keyId,
-      createdAt: input.now,
-    });
     return { ok: true };
   }
 
@@ -242,7 +239,7 @@ export class LocalLedger implements ReservationLedger {
     }
   }
 
-  async settleMany(inputs: readonly LedgerSettlement[]): Promise<unknown> {
+  async settleMany(inputs: readonly Settlement[]): Promise<unknown> {
     if (inputs.length === 0) return [];
     const charges: ChargeInput[] = [];
     for (const input of inputs) {

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LedgerSettlement, LocalLedger } from '#src/billing/local-ledger.js';
+import { LocalLedger } from '#src/billing/local-ledger.js';
 import type { Clock } from '#src/clock.js';
 import type { LedgerSnapshot, ReserveInput, Store } from '#src/store/repositories.js';
+import type { Settlement } from '#src/telemetry/settling-sink.js';
 import { dialects, type TestDatabase } from '../store/store-dialects.js';
 
 const sqlite = dialects.find((dialect) => dialect.name === 'sqlite');
@@ -44,7 +45,7 @@ function reservation(tenant: Tenant, amountMicros: number, prepaid = true): Rese
   return { reservationId: `rsv_${counter}`, ...tenant, amountMicros, prepaid, now: nowMs };
 }
 
-function settlement(held: ReserveInput, actualMicros: number): LedgerSettlement {
+function settlement(held: ReserveInput, actualMicros: number): Settlement {
   return {
     reservationId: held.reservationId,
     eventId: `evt_${held.reservationId}`,
