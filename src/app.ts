@@ -23,7 +23,7 @@ import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { openTelemetryBatcher } from './telemetry/open-batcher.js';
 import { toRequestEvent } from './telemetry/request-event-builder.js';
-import { createSettlingSink } from './telemetry/settling-sink.js';
+import { createChargingSink, createSettlingSink } from './telemetry/settling-sink.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
 
 export interface AppDeps {
@@ -105,10 +105,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.rateLimitBackend ? { backend: deps.rateLimitBackend } : {}),
   });
   // SQLite is single-instance (SPEC §10): reservations can live in this process's memory.
-  const ledger =
-    store.dialect === 'sqlite'
-      ? new LocalLedger({ billing: store.billing, clock })
-      : storeLedger(store.billing);
+  const localLedger =
+    store.dialect === 'sqlite' ? new LocalLedger({ billing: store.billing, clock }) : undefined;
+  const ledger = localLedger ?? storeLedger(store.billing);
   const billing = new BillingGate({
     ledger,
     budgets: store.billing,
@@ -248,7 +247,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     containers,
     async start() {
       telemetry = await openTelemetryBatcher({
-        sink: createSettlingSink(store.requestEvents, ledger),
+        // In-memory reservations are charged by the request log's own write (decision 0014).
+        sink:
+          localLedger === undefined
+            ? createSettlingSink(store.requestEvents, ledger)
+            : createChargingSink(store.requestEvents, localLedger),
         spoolDir: config.storage.spoolDir,
         spoolMaxBytes: config.telemetry.spoolMaxBytes,
         batchSize: config.telemetry.batchSize,

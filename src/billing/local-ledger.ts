@@ -259,22 +259,40 @@ export class LocalLedger implements ReservationLedger {
         });
       }
     }
+    const { results } = await this.settleWritten(inputs, (now) =>
+      this.options.billing.chargeMany(charges, now),
+    );
+    return results;
+  }
+
+  /**
+   * Runs `write`, which charges `settlements` (with the request-log batch they ride on, decision
+   * 0014) and answers with fresh snapshots of the organizations charged; then takes those snapshots
+   * and releases the settlements' holds together.
+   */
+  async settleWritten<Written extends { snapshots: readonly LedgerSnapshot[] }>(
+    settlements: readonly Settlement[],
+    write: (now: number) => Promise<Written>,
+  ): Promise<Written> {
     // Settlements are applied one batch at a time, so only `invalidate` moves these while we wait.
-    const versions = new Map(charges.map((charge) => [charge.orgId, this.orgOf(charge.orgId).version]));
-    const { results, snapshots } = await this.options.billing.chargeMany(charges, this.options.clock.now());
+    const versions = new Map<string, number>();
+    for (const { orgId } of settlements) {
+      if (orgId !== null && !versions.has(orgId)) versions.set(orgId, this.orgOf(orgId).version);
+    }
+    const written = await write(this.options.clock.now());
     // From here on nothing awaits: new snapshots and released holds take effect together.
-    for (const snapshot of snapshots) {
+    for (const snapshot of written.snapshots) {
       const org = this.orgOf(snapshot.orgId);
       org.snapshot = snapshot;
       // A change signalled while the charge ran may be missing from its snapshot: read again first.
       if (org.version === versions.get(snapshot.orgId)) org.mustReload = false;
       org.version += 1;
     }
-    for (const input of inputs) {
-      const org = input.orgId === null ? undefined : this.orgs.get(input.orgId);
-      if (org) this.unhold(org, input.reservationId);
+    for (const settlement of settlements) {
+      const org = settlement.orgId === null ? undefined : this.orgs.get(settlement.orgId);
+      if (org) this.unhold(org, settlement.reservationId);
     }
-    return results;
+    return written;
   }
 
   async releaseStale(olderThan: number): Promise<number> {

@@ -1,9 +1,29 @@
 import type { Kysely } from 'kysely';
+import type { RequestEvent } from '../telemetry/request-event.js';
 import { spendRowsOf, upsertSpend, withSpend } from './budget-spend.js';
 import type { ChargeManyResult, DialectProfile } from './dialect-profile.js';
 import { chunkRows, toText } from './json-column.js';
 import type { ChargeInput, ChargeResult, LedgerSnapshot } from './repositories.js';
 import type { BudgetSpendTable, Database } from './schema.js';
+
+/**
+ * The charge an event's settlement asks for, when there is one to write: a caller, a finite amount
+ * and not zero once rounded (a zero charge writes nothing; there is no stored reservation to close).
+ */
+export function chargeOfEvent(event: RequestEvent): ChargeInput | undefined {
+  const settlement = event.settlement;
+  if (!settlement || event.org_id === null) return undefined;
+  const amount = settlement.actual_usd_micros;
+  if (!Number.isFinite(amount) || Math.round(amount) === 0) return undefined;
+  return {
+    eventId: event.id,
+    orgId: event.org_id,
+    projectId: event.project_id,
+    keyId: event.key_id,
+    actualMicros: amount,
+    now: event.ts,
+  };
+}
 
 /** The organization's account and budgets (with spend for the periods containing `now`). */
 export async function ledgerSnapshotIn(

@@ -1,6 +1,15 @@
 import type { ColumnDefinitionBuilder, Expression, Kysely, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
-import type { ChargeInput, ChargeResult, InsertManyResult, LedgerSnapshot } from './repositories.js';
+import type {
+  ChargeInput,
+  ChargeResult,
+  InsertChargingResult,
+  InsertManyResult,
+  LedgerSnapshot,
+} from './repositories.js';
+
+export type { InsertChargingResult };
+
 import type { Database } from './schema.js';
 
 /**
@@ -58,6 +67,15 @@ export interface ChargeManyResult {
 export interface BatchWriter {
   insertEvents(events: readonly RequestEvent[]): Promise<InsertManyResult>;
   chargeMany(inputs: readonly ChargeInput[], now: number): Promise<ChargeManyResult>;
+  /**
+   * `requestEvents.insertManyCharging` in one transaction (decision 0014); `extraCharges` are charges
+   * of events refused before they reached the writer, charged through debit rows.
+   */
+  insertEventsCharging(
+    events: readonly RequestEvent[],
+    extraCharges: readonly ChargeInput[],
+    now: number,
+  ): Promise<InsertChargingResult>;
   /** Lets the writes already asked for finish, then ends the writer. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * them, registered completions, containers and stored Responses. Re-exported by repositories.ts.
  */
 import type { RequestEvent } from '../telemetry/request-event.js';
+import type { LedgerSnapshot } from './repositories.js';
 
 export type EventUsage = NonNullable<RequestEvent['usage']>;
 export type EventTrace = NonNullable<RequestEvent['trace']>;
@@ -166,6 +167,12 @@ export interface InsertManyResult {
   rejected: { id: string; reason: string }[];
 }
 
+/** `requestEvents.insertManyCharging`'s answer: `insertMany`'s, with the organizations' snapshots. */
+export interface InsertChargingResult extends InsertManyResult {
+  /** A fresh snapshot of every organization with a charge in the batch, read after it committed. */
+  snapshots: LedgerSnapshot[];
+}
+
 export interface RequestEventRepository {
   /**
    * Multi-row insert-or-ignore by `id`, in one transaction: replaying a batch (spool) adds nothing.
@@ -174,6 +181,13 @@ export interface RequestEventRepository {
    * settles it through `billing.settle`.
    */
   insertMany(events: readonly RequestEvent[]): Promise<InsertManyResult>;
+  /**
+   * `insertMany`, and the settlements riding on the events charged without stored reservations
+   * (`billing.chargeMany`'s debit, balance and budget spend), idempotent by event id; then a snapshot
+   * of each organization charged, as of `now`. On SQLite one transaction does both, and an event's
+   * own row is its charge's idempotency record (decision 0014).
+   */
+  insertManyCharging(events: readonly RequestEvent[], now: number): Promise<InsertChargingResult>;
   /** The event as stored (latencies rounded to whole ms), or `undefined`. */
   get(orgId: string, id: string): Promise<RequestEvent | undefined>;
   /**

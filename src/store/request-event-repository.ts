@@ -1,4 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
+import { chargeMany, chargeOfEvent } from './billing-charges.js';
 import { getCompletion, listCompletions, streamCompletions } from './completion-queries.js';
 import { getEvent, listEvents } from './event-queries.js';
 import { chunkRows } from './json-column.js';
@@ -43,6 +44,15 @@ export function createRequestEventRepository({
       batchWriter === undefined
         ? insertEventBatch(events, rowWriter, profile.isDataError)
         : batchWriter.insertEvents(events),
+
+    async insertManyCharging(events, now) {
+      if (batchWriter !== undefined) return batchWriter.insertEventsCharging(events, [], now);
+      // Two transactions, each idempotent by event id: the rows, then the charges with debit rows.
+      const { inserted, rejected } = await insertEventBatch(events, rowWriter, profile.isDataError);
+      const charges = events.map(chargeOfEvent).filter((charge) => charge !== undefined);
+      const { snapshots } = await chargeMany(db, profile, charges, now);
+      return { inserted, rejected, snapshots };
+    },
 
     async get(orgId, id) {
       const row = await db

@@ -31,6 +31,8 @@ function run(request: WriterRequest): Promise<unknown> {
       return writer.insertEvents(request.events);
     case 'charge':
       return writer.chargeMany(request.inputs, request.now);
+    case 'insert-charging':
+      return writer.insertEventsCharging(request.events, request.extraCharges, request.now);
     case 'close':
       // What the batches left in the WAL goes to the database file here; the main thread's
       // connection, closed last, checkpoints whatever a reader kept this one from copying.

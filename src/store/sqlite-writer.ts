@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RequestEvent } from '../telemetry/request-event.js';
-import type { BatchWriter, ChargeManyResult } from './dialect-profile.js';
+import { chargeOfEvent } from './billing-charges.js';
+import type { BatchWriter, ChargeManyResult, InsertChargingResult } from './dialect-profile.js';
 import type { QueryListener } from './query-log.js';
 import type { ChargeInput, InsertManyResult } from './repositories.js';
 import { reasonOf } from './request-event-batch.js';
@@ -18,6 +19,12 @@ export interface WriterThreadOptions {
 export type WriterRequest =
   | { kind: 'insert-events'; events: readonly RequestEvent[] }
   | { kind: 'charge'; inputs: readonly ChargeInput[]; now: number }
+  | {
+      kind: 'insert-charging';
+      events: readonly RequestEvent[];
+      extraCharges: readonly ChargeInput[];
+      now: number;
+    }
   | { kind: 'close' };
 
 export type WriterMessage = WriterRequest & { id: number };
@@ -76,6 +83,24 @@ function isDataCloneError(error: unknown): boolean {
   return error instanceof DOMException && error.name === 'DataCloneError';
 }
 
+/** The events a structured clone can copy, and the others refused with the reason. */
+function splitCloneable(events: readonly RequestEvent[]): {
+  cloneable: RequestEvent[];
+  rejected: InsertManyResult['rejected'];
+} {
+  const cloneable: RequestEvent[] = [];
+  const rejected: InsertManyResult['rejected'] = [];
+  for (const event of events) {
+    try {
+      structuredClone(event);
+      cloneable.push(event);
+    } catch (error) {
+      rejected.push({ id: event.id, reason: reasonOf(error) });
+    }
+  }
+  return { cloneable, rejected };
+}
+
 /**
  * The main thread's side of the SQLite writer thread (decision 0013): posts the request log's
  * batches and their charges to a worker thread that writes them on its own connection, and awaits
@@ -112,18 +137,40 @@ export class SqliteWriterThread implements BatchWriter {
       if (!isDataCloneError(error)) throw error;
     }
     // An event that cannot be copied to the thread (it holds a function or a symbol) is refused alone.
-    const cloneable: RequestEvent[] = [];
-    const rejected: InsertManyResult['rejected'] = [];
-    for (const event of events) {
-      try {
-        structuredClone(event);
-        cloneable.push(event);
-      } catch (error) {
-        rejected.push({ id: event.id, reason: reasonOf(error) });
-      }
-    }
+    const { cloneable, rejected } = splitCloneable(events);
     const result = (await this.#request({ kind: 'insert-events', events: cloneable })) as InsertManyResult;
     return { inserted: result.inserted, rejected: [...rejected, ...result.rejected] };
+  }
+
+  async insertEventsCharging(
+    events: readonly RequestEvent[],
+    extraCharges: readonly ChargeInput[],
+    now: number,
+  ): Promise<InsertChargingResult> {
+    try {
+      return (await this.#request({
+        kind: 'insert-charging',
+        events,
+        extraCharges,
+        now,
+      })) as InsertChargingResult;
+    } catch (error) {
+      if (!isDataCloneError(error)) throw error;
+    }
+    // An event that cannot be copied to the thread is refused alone, and charged through a debit row.
+    const { cloneable, rejected } = splitCloneable(events);
+    const refusedCharges = [...extraCharges];
+    for (const { id } of rejected) {
+      const charge = chargeOfEvent(events.find((event) => event.id === id) as RequestEvent);
+      if (charge) refusedCharges.push(charge);
+    }
+    const result = (await this.#request({
+      kind: 'insert-charging',
+      events: cloneable,
+      extraCharges: refusedCharges,
+      now,
+    })) as InsertChargingResult;
+    return { ...result, rejected: [...rejected, ...result.rejected] };
   }
 
   async chargeMany(inputs: readonly ChargeInput[], now: number): Promise<ChargeManyResult> {

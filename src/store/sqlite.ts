@@ -19,6 +19,7 @@ import type { BatchWriter, DialectProfile, OpenedDatabase } from './dialect-prof
 import { kyselyLogOf, type QueryListener } from './query-log.js';
 import { insertEventBatch } from './request-event-batch.js';
 import type { Database } from './schema.js';
+import { type ChargingInsert, sqliteChargingInsert } from './sqlite-charging-insert.js';
 import { SqliteWriterThread } from './sqlite-writer.js';
 import { WriteGate } from './write-gate.js';
 
@@ -280,6 +281,8 @@ export interface SqliteConnection {
   db: Kysely<Database>;
   database: BetterSqlite3.Database;
   writeNewRows: NewRowWriter;
+  /** The request log's batch with its charges, in one transaction (decision 0014). */
+  insertCharging: ChargingInsert;
   /**
    * Closes the connection. Kysely's `destroy()` alone leaves it open when Kysely never ran a query
    * (it starts its driver at the first one), and an open connection keeps the WAL from being
@@ -319,6 +322,7 @@ export function openSqliteConnection(
     db,
     database,
     writeNewRows: sqliteNewRowWriter(db, database, options.onQuery),
+    insertCharging: sqliteChargingInsert(db, database, sqliteProfile.isDataError, options.onQuery),
     async close() {
       await db.destroy();
       if (database.open) database.close();
@@ -351,7 +355,7 @@ export function checkpointIfLarge(database: BetterSqlite3.Database, walPath: str
 }
 
 /** The request log's batch writes on `connection`, in the calling thread. */
-export function sqliteBatchWriter({ db, writeNewRows }: SqliteConnection): BatchWriter {
+export function sqliteBatchWriter({ db, writeNewRows, insertCharging }: SqliteConnection): BatchWriter {
   const rowWriter = {
     writeBatch: (rows: Insertable<Database['request_events']>[]) => writeNewRows('request_events', rows),
     writeOne: (row: Insertable<Database['request_events']>) => writeNewRows('request_events', [row]),
@@ -359,6 +363,7 @@ export function sqliteBatchWriter({ db, writeNewRows }: SqliteConnection): Batch
   return {
     insertEvents: (events) => insertEventBatch(events, rowWriter, sqliteProfile.isDataError),
     chargeMany: (inputs, now) => chargeMany(db, sqliteProfile, inputs, now),
+    insertEventsCharging: insertCharging,
     close: async () => {},
   };
 }

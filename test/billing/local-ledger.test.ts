@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalLedger } from '#src/billing/local-ledger.js';
 import type { Clock } from '#src/clock.js';
 import type { LedgerSnapshot, ReserveInput, Store } from '#src/store/repositories.js';
-import type { Settlement } from '#src/telemetry/settling-sink.js';
+import { createChargingSink, type Settlement } from '#src/telemetry/settling-sink.js';
 import { dialects, type TestDatabase } from '../store/store-dialects.js';
+import { makeEvent } from '../telemetry/fakes.js';
 
 const sqlite = dialects.find((dialect) => dialect.name === 'sqlite');
 if (!sqlite) throw new Error('no SQLite dialect');
@@ -87,6 +88,43 @@ describe('LocalLedger (reservations in memory, SQLite)', () => {
     expect(ledger.heldMicros(tenant.orgId)).toBe(0);
     expect(await store.billing.getBalance(tenant.orgId)).toMatchObject({ balanceMicros: 850 });
     expect(await ledger.reserve(reservation(tenant, 850))).toEqual({ ok: true });
+    expect(await ledger.reserve(reservation(tenant, 1))).toMatchObject({
+      code: 'insufficient_credits',
+      availableMicros: 0,
+    });
+  });
+
+  it('through the charging sink: the batch and its charges are one store write, then holds are released', async () => {
+    const tenant = await newTenant(1_000);
+    const ledger = new LocalLedger({ billing: store.billing, clock });
+    const held = reservation(tenant, 600);
+    expect(await ledger.reserve(held)).toEqual({ ok: true });
+    const heldDuringWrites: number[] = [];
+    const sink = createChargingSink(
+      {
+        insertManyCharging: (events, now) => {
+          heldDuringWrites.push(ledger.heldMicros(tenant.orgId));
+          return store.requestEvents.insertManyCharging(events, now);
+        },
+      },
+      ledger,
+    );
+    const event = makeEvent(1, {
+      id: `evt_${held.reservationId}`,
+      ts: nowMs,
+      org_id: tenant.orgId,
+      project_id: tenant.projectId,
+      key_id: tenant.keyId,
+      settlement: { reservation_id: held.reservationId, actual_usd_micros: 250 },
+    });
+    await sink.insertMany([event]);
+    // A replayed batch (spool) changes nothing.
+    await sink.insertMany([event]);
+    expect(heldDuringWrites).toEqual([600, 0]);
+    expect(ledger.heldMicros(tenant.orgId)).toBe(0);
+    expect(await store.billing.getBalance(tenant.orgId)).toMatchObject({ balanceMicros: 750 });
+    // The ledger took the write's snapshot: 750 left, not the 1,000 it read before.
+    expect(await ledger.reserve(reservation(tenant, 750))).toEqual({ ok: true });
     expect(await ledger.reserve(reservation(tenant, 1))).toMatchObject({
       code: 'insufficient_credits',
       availableMicros: 0,

@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { ReserveInput, Store } from '#src/store/repositories.js';
+import type { RequestEvent } from '#src/telemetry/request-event.js';
+import { makeEvent } from '../telemetry/fakes.js';
 import type { RaceOrder } from './reserve-worker.js';
 import { dialects, uniqueName, useStore } from './store-dialects.js';
 
@@ -253,6 +255,57 @@ for (const dialect of dialects) {
           orgExists: false,
           budgets: [],
           readAt: now,
+        });
+      });
+
+      it('stores a request-log batch and charges the events it newly stored, once per event id', async () => {
+        const tenant = await newTenant();
+        const now = Date.UTC(2026, 10, 26, 12);
+        await fixture.store.billing.addCredits({ orgId: tenant.orgId, amountMicros: 10_000, now });
+        await fixture.store.billing.setBudget({
+          scope: 'project',
+          scopeId: tenant.projectId,
+          period: 'month',
+          limitMicros: 5_000,
+          now,
+        });
+        const event = (actualMicros: number | null, overrides: Partial<RequestEvent> = {}) =>
+          makeEvent(0, {
+            id: uniqueName('evt'),
+            ts: now,
+            org_id: tenant.orgId,
+            project_id: tenant.projectId,
+            key_id: tenant.keyId,
+            settlement:
+              actualMicros === null
+                ? null
+                : { reservation_id: uniqueName('rsv'), actual_usd_micros: actualMicros },
+            ...overrides,
+          });
+        // A row the database refuses (NOT NULL), as a spooled event of an older build could be.
+        const refused = event(40, { endpoint: null as unknown as string });
+        const batch = [event(300.4), event(200), event(null), event(0), event(Number.NaN), refused];
+        const first = await fixture.store.requestEvents.insertManyCharging(batch, now);
+        expect(first.inserted).toBe(5);
+        expect(first.rejected).toEqual([{ id: refused.id, reason: expect.any(String) }]);
+        expect(first.snapshots).toEqual([
+          expect.objectContaining({
+            orgId: tenant.orgId,
+            account: { balanceMicros: 10_000 - 300 - 200 - 40, isConfigured: true },
+            budgets: [expect.objectContaining({ scope: 'project', spentMicros: 540 })],
+            readAt: now,
+          }),
+        ]);
+
+        // A replay of the batch (spool, retry after a timeout) stores and charges nothing again.
+        const again = await fixture.store.requestEvents.insertManyCharging([...batch, event(7)], now);
+        expect(again.inserted).toBe(1);
+        expect(again.snapshots[0]).toMatchObject({
+          account: { balanceMicros: 10_000 - 547 },
+          budgets: [{ spentMicros: 547 }],
+        });
+        expect(await fixture.store.requestEvents.get(tenant.orgId, batch[0]?.id ?? '')).toMatchObject({
+          id: batch[0]?.id,
         });
       });
 

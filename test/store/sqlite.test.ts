@@ -291,6 +291,81 @@ describe('SQLite writer thread', () => {
     expect(again.snapshots[0]?.account?.balanceMicros).toBe(997_000);
   });
 
+  describe('a batch with its charges (decision 0014)', () => {
+    const balance = async () =>
+      Number(
+        (
+          await opened.db
+            .selectFrom('billing_accounts')
+            .select('balance_micros')
+            .where('org_id', '=', 'org_writer')
+            .executeTakeFirstOrThrow()
+        ).balance_micros,
+      );
+    const debitedIds = async (ids: string[]) =>
+      (
+        await opened.db
+          .selectFrom('billing_ledger')
+          .select('event_id')
+          .where('event_id', 'in', ids)
+          .orderBy('event_id')
+          .execute()
+      ).map((row) => row.event_id);
+    const charged = (id: string, actualMicros: number, overrides: Partial<RequestEvent> = {}) =>
+      eventOf(id, {
+        org_id: 'org_writer',
+        settlement: { reservation_id: `rsv_${id}`, actual_usd_micros: actualMicros },
+        ...overrides,
+      });
+
+    it('charges what one transaction stored; a thread that died before answering leaves a replay to charge once', async () => {
+      const before = await balance();
+      const batch = [charged('t-paid-1', 2_000), charged('t-paid-2', 500)];
+      holdWriteLock();
+      const writing = writer.insertEventsCharging(batch, [], 0);
+      await nextTurn();
+      const stopping = writer.terminate();
+      releaseWriteLock();
+      await expect(writing).rejects.toThrow('SQLite writer thread stopped');
+      await stopping;
+
+      const replayed = await writer.insertEventsCharging(batch, [], 0);
+      expect(replayed).toEqual({
+        inserted: 2,
+        rejected: [],
+        snapshots: [
+          expect.objectContaining({
+            orgId: 'org_writer',
+            account: { balanceMicros: before - 2_500, isConfigured: true },
+          }),
+        ],
+      });
+      const again = await writer.insertEventsCharging(batch, [], 0);
+      expect(again.inserted).toBe(0);
+      expect(again.snapshots[0]?.account?.balanceMicros).toBe(before - 2_500);
+      // The stored event is the charge's record: no debit row is written for it.
+      expect(await debitedIds(['t-paid-1', 't-paid-2'])).toEqual([]);
+    });
+
+    it('charges an event refused before or by the database through a debit row, once', async () => {
+      const before = await balance();
+      const uncopyable = charged('t-paid-fn', 300, { metadata: { callback: () => undefined } });
+      const refused = charged('t-paid-null', 40, { endpoint: null as unknown as string });
+      const batch = [charged('t-paid-3', 1_000), uncopyable, refused];
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const result = await writer.insertEventsCharging(batch, [], 0);
+        expect(result.inserted).toBe(attempt === 0 ? 1 : 0);
+        expect(result.rejected.map((rejection) => rejection.id)).toEqual(['t-paid-fn', 't-paid-null']);
+        expect(result.snapshots[0]?.account?.balanceMicros).toBe(before - 1_340);
+      }
+      expect(await debitedIds(['t-paid-3', 't-paid-fn', 't-paid-null'])).toEqual([
+        't-paid-fn',
+        't-paid-null',
+      ]);
+      expect(await storedIds(['t-paid-3', 't-paid-fn', 't-paid-null'])).toEqual(['t-paid-3']);
+    });
+  });
+
   it('keeps the WAL bounded: the thread checkpoints once it passes the limit', async () => {
     const probe = new BetterSqlite3(path);
     const limitBytes = walCheckpointPages * Number(probe.pragma('page_size', { simple: true }));
