@@ -65,6 +65,8 @@ export interface BenchReport {
     bareIdleRssMb: number;
   };
   throughput: Pair<MeasuredLoad>;
+  /** bench/minimal-hop.ts under the throughput load: the least any Node proxy hop costs here. */
+  minimalHop: MeasuredLoad;
   paced: { ratePerSecond: number } & Pair<MeasuredLoad<PacedResult>>;
   bigPrompt: {
     sizeKb: number;
@@ -340,6 +342,17 @@ export function renderTable(rows: Row[], style: 'text' | 'markdown'): string {
       )
       .join('  ');
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+export function renderMinimalHop(report: BenchReport): string {
+  const { minimalHop: hop, throughput } = report;
+  const bareCpu = throughput.bare.cpuUsPerRequest;
+  return [
+    'reference, a minimal Node proxy hop (node:http + undici Pool, both bodies parsed and re-serialized, no features), 64 connections:',
+    `  ${number(hop.load.requestsPerSecond, 0)} req/s (${ratio(hop.load.requestsPerSecond, throughput.bare.load.requestsPerSecond)} bare), ` +
+      `${number(hop.cpuUsPerRequest, 1)} µs CPU/request (${ratio(hop.cpuUsPerRequest, bareCpu)} bare); ` +
+      `the gateway: ${ratio(throughput.gateway.cpuUsPerRequest, hop.cpuUsPerRequest)} the hop's CPU per request`,
+  ].join('\n');
 }
 
 export function renderProcesses(report: BenchReport): string {

@@ -20,6 +20,7 @@ import {
   type BenchReport,
   disturbance,
   evaluateTargets,
+  renderMinimalHop,
   renderProcesses,
   renderProfile,
   renderTable,
@@ -226,6 +227,19 @@ async function main(): Promise<number> {
     await phases.warmUp('gateway', viaGateway.plain);
     await phases.warmUp('bare', direct.plain);
     const throughput = await closedPair('throughput', direct.plain, viaGateway.plain, settings.throughput);
+    // The floor under the gateway: the least a Node proxy hop does, same machine, same load.
+    const hop = await startUpstream('minimal-hop.ts', ['--upstream', bare.origin], 10_000);
+    upstreams.push(hop);
+    const hopSpec = scenarioFor(hop.origin, streamer.origin, false, setup.bearer, settings).plain;
+    await phases.warmUp('minimal hop', hopSpec);
+    const minimalHop = await phases.measureClosed(
+      { label: 'minimal hop', pids: [hop.pid], upstreamPid: bare.pid },
+      'throughput',
+      hopSpec,
+      settings.throughput,
+    );
+    await hop.stop();
+    upstreams.splice(upstreams.indexOf(hop), 1);
     const paced = await pacedPair(
       `at ${settings.pacedRate} req/s`,
       direct.plain,
@@ -334,6 +348,7 @@ async function main(): Promise<number> {
         bareIdleRssMb,
       },
       throughput,
+      minimalHop,
       paced,
       bigPrompt,
       streaming,
@@ -357,6 +372,7 @@ async function main(): Promise<number> {
       '',
       renderTable(tableRows(report), values.markdown ? 'markdown' : 'text'),
     ];
+    out.push('', renderMinimalHop(report));
     if (processes) out.push('', renderProcesses(report));
     if (profile) out.push('', renderProfile(profile));
     for (const thread of threadProfiles ?? []) out.push('', `another thread: ${renderProfile(thread)}`);

@@ -1,7 +1,7 @@
 /**
  * The request log's write on SQLite, alone: `requestEvents.insertMany` of realistic events into a
  * fresh temporary file, batch after batch, as the telemetry batcher calls it, and with `--charges`
- * the batch's `billing.chargeMany` after it, as the settling sink does.
+ * `requestEvents.insertManyCharging` instead, as the charging sink does (decision 0014).
  *
  *   npx tsx bench/store-insert.ts [--batches 20] [--size 500] [--charges]
  *
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { ids } from '#src/ids.js';
 import { createStore } from '#src/store/create-store.js';
 import type { RequestEvent } from '#src/telemetry/request-event.js';
 
@@ -31,7 +32,7 @@ const batches = Number(values.batches);
 const size = Number(values.size);
 
 function eventOf(index: number): RequestEvent {
-  const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+  const id = ids.chatCompletion();
   return {
     id,
     request_id: `req_${randomBytes(12).toString('hex')}`,
@@ -105,21 +106,12 @@ try {
     key_id: key.id,
   });
   const write = async (batch: RequestEvent[]): Promise<number> => {
-    const { inserted } = await store.requestEvents.insertMany(batch);
-    if (values.charges) {
-      await store.billing.chargeMany(
-        batch.map((event) => ({
-          eventId: event.id,
-          orgId: organization.id,
-          projectId: defaultProject.id,
-          keyId: key.id,
-          actualMicros: 21,
-          now: event.ts,
-        })),
-        Date.now(),
-      );
-    }
-    return inserted;
+    if (!values.charges) return (await store.requestEvents.insertMany(batch)).inserted;
+    const charged = batch.map((event) => ({
+      ...event,
+      settlement: { reservation_id: `rsv_${event.id}`, actual_usd_micros: 21 },
+    }));
+    return (await store.requestEvents.insertManyCharging(charged, Date.now())).inserted;
   };
   // One warm-up batch: statement preparation and JIT (and the writer thread's start), not the steady state.
   await write(Array.from({ length: size }, (_, index) => tenantOf(eventOf(index))));

@@ -73,6 +73,31 @@ const undiciPoolOnly: Plugin = {
   },
 };
 
+/**
+ * `prom-client` as src/ uses it: the registry and three metric types. Its index also loads the
+ * default process metrics (with `@opentelemetry/api`), the summary, the push gateway and the cluster
+ * aggregator: about 200 KB the gateway never runs, parsed at every start.
+ */
+const promClientCore: Plugin = {
+  name: 'prom-client-core',
+  setup(build) {
+    build.onResolve({ filter: /^prom-client$/ }, (args) =>
+      args.importer.startsWith(srcDir) ? { path: 'prom-client', namespace: 'prom-client-core' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'prom-client-core' }, () => ({
+      contents: [
+        "import Registry from 'prom-client/lib/registry.js';",
+        "import Counter from 'prom-client/lib/counter.js';",
+        "import Gauge from 'prom-client/lib/gauge.js';",
+        "import Histogram from 'prom-client/lib/histogram.js';",
+        'export { Counter, Gauge, Histogram, Registry };',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: repoRoot,
+    }));
+  },
+};
+
 export async function bundleGateway(): Promise<void> {
   rmSync(new URL(`../${bundleDir}`, import.meta.url), { recursive: true, force: true });
   await build({
@@ -93,8 +118,9 @@ export async function bundleGateway(): Promise<void> {
     // better-sqlite3 is a native addon, found at run time through its package. pg and ioredis load
     // only for a PostgreSQL or Redis URL; from their packages, their code runs as published (ioredis
     // reads its own package.json through `__dirname`, which a bundle does not have).
-    external: ['better-sqlite3', 'pg', 'ioredis'],
-    plugins: [precompileConfigValidator, undiciPoolOnly],
+    // light-my-request is Fastify's `inject()`, which only tests call; Fastify requires it on first use.
+    external: ['better-sqlite3', 'pg', 'ioredis', 'light-my-request'],
+    plugins: [precompileConfigValidator, undiciPoolOnly, promClientCore],
     // The CommonJS dependencies call `require` for Node's built-ins; an ES module has none.
     banner: {
       js: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);",

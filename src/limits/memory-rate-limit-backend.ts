@@ -25,6 +25,7 @@ export class RateLimitCapacityError extends Error {
  * running are kept; a window is dropped as soon as a later one is touched.
  */
 export class MemoryRateLimitBackend implements RateLimitBackend {
+  readonly isInProcess = true;
   readonly #maxBucketsPerWindow: number;
   readonly #requestWindows = new Map<number, WindowCounts>();
   readonly #tokenWindows = new Map<number, WindowCounts>();

@@ -10,6 +10,11 @@ export interface RateLimitBucket {
  * `rateLimit.timeoutMs` and fails open on any rejection, so implementations may simply throw.
  */
 export interface RateLimitBackend {
+  /**
+   * The backend answers from this process's memory, without I/O: the limiter races no timer against
+   * it (a timer and a race per request cost more than the answer).
+   */
+  readonly isInProcess?: boolean;
   /** Adds 1 to every bucket of the window starting at `windowStartSeconds`; returns the new counts in order. */
   hit(
     buckets: readonly RateLimitBucket[],

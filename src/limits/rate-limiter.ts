@@ -106,18 +106,16 @@ export class RateLimiter {
     let counts: number[];
     let tokenCounts: number[];
     try {
-      [counts, tokenCounts] = await withinTimeout(
-        Promise.all([
-          backend.hit(plan.requests, window.startSeconds, windowSeconds),
-          plan.tokens.length === 0
-            ? noTokenCounts
-            : backend.readTokens(
-                plan.tokens.map((bucket) => bucket.key),
-                window.startSeconds,
-              ),
-        ]),
-        timeoutMs,
-      );
+      const answers = Promise.all([
+        backend.hit(plan.requests, window.startSeconds, windowSeconds),
+        plan.tokens.length === 0
+          ? noTokenCounts
+          : backend.readTokens(
+              plan.tokens.map((bucket) => bucket.key),
+              window.startSeconds,
+            ),
+      ]);
+      [counts, tokenCounts] = await (backend.isInProcess ? answers : withinTimeout(answers, timeoutMs));
     } catch (error) {
       this.#recordFailure(error);
       this.#options.onFailOpen?.(error);
@@ -140,14 +138,12 @@ export class RateLimiter {
     const window = fixedWindowAt(clock.now(), windowSeconds);
     const amount = Math.round(tokens);
     try {
-      await withinTimeout(
-        Promise.all(
-          plan.tokens.map((bucket) =>
-            backend.addTokens(bucket.key, amount, window.startSeconds, windowSeconds),
-          ),
+      const added = Promise.all(
+        plan.tokens.map((bucket) =>
+          backend.addTokens(bucket.key, amount, window.startSeconds, windowSeconds),
         ),
-        timeoutMs,
       );
+      await (backend.isInProcess ? added : withinTimeout(added, timeoutMs));
       this.#isDegraded = false;
     } catch (error) {
       this.#recordFailure(error);

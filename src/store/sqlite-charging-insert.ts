@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Insertable, Kysely } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
 import { chargeOfEvent, ledgerSnapshotIn } from './billing-charges.js';
-import { spendRowsOf } from './budget-spend.js';
+import { periodStartOf, spendRowsOf } from './budget-spend.js';
 import type { InsertChargingResult } from './dialect-profile.js';
 import type { QueryListener } from './query-log.js';
 import type { ChargeInput } from './repositories.js';
@@ -83,11 +83,20 @@ export function sqliteChargingInsert(
   };
 
   const applyCharges = (charges: readonly ChargeInput[], now: number): void => {
+    // Summed per payer and day first: the counters' periods (day, month, total) follow from the day.
     const balanceDelta = new Map<string, number>();
-    const spend = new Map<string, [string, string, string, number, string, number]>();
+    const byPayerDay = new Map<string, { charge: ChargeInput; amount: number }>();
     for (const charge of charges) {
       const amount = Math.round(charge.actualMicros);
       balanceDelta.set(charge.orgId, (balanceDelta.get(charge.orgId) ?? 0) + amount);
+      const day = periodStartOf('day', charge.now);
+      const key = `${charge.orgId}\n${charge.projectId}\n${charge.keyId}\n${day}`;
+      const group = byPayerDay.get(key);
+      if (group) group.amount += amount;
+      else byPayerDay.set(key, { charge, amount });
+    }
+    const spend = new Map<string, [string, string, string, number, string, number]>();
+    for (const { charge, amount } of byPayerDay.values()) {
       for (const row of spendRowsOf(charge, amount, charge.now)) {
         const key = `${row.scope}\n${row.scope_id}\n${row.period}\n${row.period_start}`;
         const merged = spend.get(key);

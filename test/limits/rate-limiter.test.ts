@@ -271,6 +271,14 @@ describe('RateLimiter fail-open policy', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('races no timer against the in-process backend', async () => {
+    vi.useFakeTimers();
+    const { limiter } = makeLimiter({ backend: new MemoryRateLimitBackend() });
+    const pending = limiter.check(anonymous, clientIp);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(await pending).toMatchObject({ allowed: true, isFailOpen: false });
+  });
+
   it('recovers its health once the backend answers again', async () => {
     let shouldFail = true;
     const memory = new MemoryRateLimitBackend();

@@ -269,6 +269,13 @@ for (const dialect of dialects) {
           limitMicros: 5_000,
           now,
         });
+        await fixture.store.billing.setBudget({
+          scope: 'key',
+          scopeId: tenant.keyId,
+          period: 'day',
+          limitMicros: 5_000,
+          now,
+        });
         const event = (actualMicros: number | null, overrides: Partial<RequestEvent> = {}) =>
           makeEvent(0, {
             id: uniqueName('evt'),
@@ -284,15 +291,28 @@ for (const dialect of dialects) {
           });
         // A row the database refuses (NOT NULL), as a spooled event of an older build could be.
         const refused = event(40, { endpoint: null as unknown as string });
-        const batch = [event(300.4), event(200), event(null), event(0), event(Number.NaN), refused];
+        // Yesterday's event counts in the month's spend, not in today's.
+        const yesterday = event(100, { ts: now - dayMs });
+        const batch = [
+          event(300.4),
+          event(200),
+          event(null),
+          event(0),
+          event(Number.NaN),
+          refused,
+          yesterday,
+        ];
         const first = await fixture.store.requestEvents.insertManyCharging(batch, now);
-        expect(first.inserted).toBe(5);
+        expect(first.inserted).toBe(6);
         expect(first.rejected).toEqual([{ id: refused.id, reason: expect.any(String) }]);
         expect(first.snapshots).toEqual([
           expect.objectContaining({
             orgId: tenant.orgId,
-            account: { balanceMicros: 10_000 - 300 - 200 - 40, isConfigured: true },
-            budgets: [expect.objectContaining({ scope: 'project', spentMicros: 540 })],
+            account: { balanceMicros: 10_000 - 300 - 200 - 40 - 100, isConfigured: true },
+            budgets: [
+              expect.objectContaining({ scope: 'project', period: 'month', spentMicros: 640 }),
+              expect.objectContaining({ scope: 'key', period: 'day', spentMicros: 540 }),
+            ],
             readAt: now,
           }),
         ]);
@@ -301,8 +321,8 @@ for (const dialect of dialects) {
         const again = await fixture.store.requestEvents.insertManyCharging([...batch, event(7)], now);
         expect(again.inserted).toBe(1);
         expect(again.snapshots[0]).toMatchObject({
-          account: { balanceMicros: 10_000 - 547 },
-          budgets: [{ spentMicros: 547 }],
+          account: { balanceMicros: 10_000 - 647 },
+          budgets: [{ spentMicros: 647 }, { spentMicros: 547 }],
         });
         expect(await fixture.store.requestEvents.get(tenant.orgId, batch[0]?.id ?? '')).toMatchObject({
           id: batch[0]?.id,
