@@ -38,6 +38,7 @@ bench/results/bench-<mode>-<time>.json. Build first (npm run build).
 Options:
   --smoke                 A few hundred requests; exits 1 only if the harness breaks
   --profile               Also profile the gateway under the throughput load (--cpu-prof)
+  --profile-streams       Profile it under the streaming load instead
   --processes N           Also compare 1 and N gateway processes sharing Redis
   --features LIST         Comma list of ${allFeatures.join(', ')}, "all" or "none"
                           (default ${defaultFeatures}; env BENCH_FEATURES)
@@ -56,6 +57,7 @@ const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean' },
     profile: { type: 'boolean' },
+    'profile-streams': { type: 'boolean' },
     processes: { type: 'string' },
     features: { type: 'string' },
     'api-key': { type: 'string' },
@@ -300,17 +302,21 @@ async function main(): Promise<number> {
 
     let profile: BenchReport['profile'];
     let threadProfiles: BenchReport['threadProfiles'];
-    if (values.profile) {
+    if (values.profile || values['profile-streams']) {
       // One file per thread (Node names them …<pid>.<thread id>.<seq>.cpuprofile): the main thread
       // is thread 0, the SQLite writer thread another.
       const profileDir = join(resultsDir, `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       const profiled = await launch(setup, [...gatewayNodeArgs, '--cpu-prof', '--cpu-prof-dir', profileDir]);
-      const spec = scenarioFor(profiled.origin, profiled.origin, true, setup.bearer, settings).plain;
+      const scenario = scenarioFor(profiled.origin, profiled.origin, true, setup.bearer, settings);
       const side: Side = { label: 'gateway', pids: [profiled.pid], upstreamPid: bare.pid };
-      await phases.warmUp('profiled gateway', spec);
+      await phases.warmUp('profiled gateway', scenario.plain);
       // Only the samples of the measured load count: start-up and warm-up are left out.
       const fromUs = Number(process.hrtime.bigint() / 1000n);
-      await phases.measureClosed(side, 'throughput under --cpu-prof', spec, settings.throughput);
+      if (values['profile-streams']) {
+        await phases.measureStreams({ ...side, label: 'gateway under --cpu-prof' }, scenario);
+      } else {
+        await phases.measureClosed(side, 'throughput under --cpu-prof', scenario.plain, settings.throughput);
+      }
       const toUs = Number(process.hrtime.bigint() / 1000n);
       await stop(profiled);
       const files = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'));

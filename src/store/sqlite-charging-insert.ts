@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Insertable, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
 import { chargeOfEvent, ledgerSnapshotIn } from './billing-charges.js';
 import { periodStartOf, spendRowsOf } from './budget-spend.js';
@@ -8,16 +8,79 @@ import type { QueryListener } from './query-log.js';
 import type { ChargeInput } from './repositories.js';
 import { reasonOf } from './request-event-batch.js';
 import { toEventRow } from './request-event-rows.js';
-import type { Database, RequestEventsTable } from './schema.js';
+import type { Database } from './schema.js';
 
-type EventRow = Insertable<RequestEventsTable>;
+/** A charge riding on a row: payer, amount (micro-dollars, not yet rounded) and the event's time. */
+export type ChargeTuple = readonly [
+  orgId: string,
+  projectId: string | null,
+  keyId: string | null,
+  actualMicros: number,
+  now: number,
+];
 
-/** `BatchWriter.insertEventsCharging` on one SQLite connection (decision 0014). */
-export type ChargingInsert = (
+/**
+ * A request-log batch as the writer thread takes it: each event already a row of values in
+ * `columns` order, with its charge beside it (decision 0014). Arrays of strings and numbers cross
+ * to the thread for a fraction of what the events' objects cost: V8 copies an object key by key and
+ * rebuilds its shape on the other side; in a micro-benchmark of 200-event batches the process spent
+ * about 25 µs less per event (the bodies are serialized here either way).
+ */
+export interface ChargingBatch {
+  columns: readonly string[];
+  rows: readonly (readonly unknown[])[];
+  /** `rows[i]`'s event id. */
+  ids: readonly string[];
+  /** `rows[i]`'s charge, or null when its event charges nothing. */
+  charges: readonly (ChargeTuple | null)[];
+  /** Charges of events that never became rows: charged through a debit row each. */
+  extraCharges: readonly ChargeInput[];
+  /** Events that could not be made rows (a value JSON cannot hold). */
+  rejected: InsertChargingResult['rejected'];
+  now: number;
+}
+
+/** Makes rows of `events`; an event that cannot be one is refused, and its charge goes to `extraCharges`. */
+export function toChargingBatch(
   events: readonly RequestEvent[],
   extraCharges: readonly ChargeInput[],
   now: number,
-) => Promise<InsertChargingResult>;
+): ChargingBatch {
+  let columns: readonly string[] | undefined;
+  const rows: unknown[][] = [];
+  const ids: string[] = [];
+  const charges: (ChargeTuple | null)[] = [];
+  const extra = [...extraCharges];
+  const rejected: InsertChargingResult['rejected'] = [];
+  for (const event of events) {
+    const charge = chargeOfEvent(event);
+    let row: Readonly<Record<string, unknown>>;
+    try {
+      row = toEventRow(event);
+    } catch (error) {
+      rejected.push({ id: event.id, reason: reasonOf(error) });
+      if (charge) extra.push(charge);
+      continue;
+    }
+    columns ??= Object.keys(row);
+    rows.push(columns.map((column) => row[column]));
+    ids.push(event.id);
+    charges.push(
+      charge ? [charge.orgId, charge.projectId, charge.keyId, charge.actualMicros, charge.now] : null,
+    );
+  }
+  return { columns: columns ?? [], rows, ids, charges, extraCharges: extra, rejected, now };
+}
+
+function chargeInputOf(
+  eventId: string,
+  [orgId, projectId, keyId, actualMicros, now]: ChargeTuple,
+): ChargeInput {
+  return { eventId, orgId, projectId, keyId, actualMicros, now };
+}
+
+/** `BatchWriter.insertEventsCharging` on one SQLite connection, given the batch as rows. */
+export type ChargingInsert = (batch: ChargingBatch) => Promise<InsertChargingResult>;
 
 interface Totals {
   inserted: number;
@@ -109,71 +172,48 @@ export function sqliteChargingInsert(
     for (const values of spend.values()) spendUpsert.run(values);
   };
 
-  const write = database.transaction(
-    (
-      events: readonly RequestEvent[],
-      rows: readonly (EventRow | Error)[],
-      extraCharges: readonly ChargeInput[],
-      now: number,
-    ): Totals => {
-      const totals: Totals = { inserted: 0, rejected: [] };
-      const charged: ChargeInput[] = [];
-      const refused: ChargeInput[] = [...extraCharges];
-      let statement: BetterSqlite3.Statement | undefined;
-      let columns: readonly string[] = [];
-      for (const [index, event] of events.entries()) {
-        const row = rows[index] as EventRow | Error;
-        let changes = 0;
-        try {
-          if (row instanceof Error) throw row;
-          if (statement === undefined) {
-            columns = Object.keys(row);
-            statement = eventInsertFor(columns);
-          }
-          const values = columns.map((column) => (row as Readonly<Record<string, unknown>>)[column]);
-          changes = statement.run(values).changes;
-        } catch (error) {
-          if (!(row instanceof Error) && !isDataError(error)) throw error;
-          totals.rejected.push({ id: event.id, reason: reasonOf(error) });
-          const charge = chargeOfEvent(event);
-          if (charge) refused.push(charge);
-          continue;
-        }
-        totals.inserted += changes;
-        if (changes === 0) continue;
-        const charge = chargeOfEvent(event);
-        if (charge) charged.push(charge);
-      }
-      for (const charge of refused) {
-        const { changes } = prepared().debitInsert.run(
-          charge.orgId,
-          Math.round(charge.actualMicros),
-          charge.eventId,
-          charge.projectId,
-          charge.keyId,
-          charge.now,
-        );
-        if (changes === 1) charged.push(charge);
-      }
-      applyCharges(charged, now);
-      return totals;
-    },
-  );
-
-  return async (events, extraCharges, now) => {
-    const rows = events.map((event): EventRow | Error => {
+  const write = database.transaction((batch: ChargingBatch): Totals => {
+    const totals: Totals = { inserted: 0, rejected: [...batch.rejected] };
+    const charged: ChargeInput[] = [];
+    const refused: ChargeInput[] = [...batch.extraCharges];
+    const statement = batch.rows.length === 0 ? undefined : eventInsertFor(batch.columns);
+    for (const [index, row] of batch.rows.entries()) {
+      const id = batch.ids[index] as string;
+      const charge = batch.charges[index] ?? null;
+      let changes: number;
       try {
-        return toEventRow(event);
+        changes = (statement as BetterSqlite3.Statement).run(row).changes;
       } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
+        if (!isDataError(error)) throw error;
+        totals.rejected.push({ id, reason: reasonOf(error) });
+        if (charge) refused.push(chargeInputOf(id, charge));
+        continue;
       }
-    });
+      totals.inserted += changes;
+      if (changes === 1 && charge) charged.push(chargeInputOf(id, charge));
+    }
+    for (const charge of refused) {
+      const { changes } = prepared().debitInsert.run(
+        charge.orgId,
+        Math.round(charge.actualMicros),
+        charge.eventId,
+        charge.projectId,
+        charge.keyId,
+        charge.now,
+      );
+      if (changes === 1) charged.push(charge);
+    }
+    applyCharges(charged, batch.now);
+    return totals;
+  });
+
+  return async (batch) => {
     const totals = await db.connection().execute(async () => {
       const startedMs = performance.now();
       let isError = true;
       try {
         // IMMEDIATE, like every Kysely transaction here (ImmediateSqliteDriver).
-        const result = write.immediate(events, rows, extraCharges, now);
+        const result = write.immediate(batch);
         isError = false;
         return result;
       } finally {
@@ -186,10 +226,10 @@ export function sqliteChargingInsert(
     });
     // Every organization with a charge in the batch, charged now or by an earlier try of it.
     const orgIds = new Set<string>();
-    for (const event of events) if (chargeOfEvent(event)) orgIds.add(event.org_id as string);
-    for (const charge of extraCharges) orgIds.add(charge.orgId);
+    for (const charge of batch.charges) if (charge) orgIds.add(charge[0]);
+    for (const charge of batch.extraCharges) orgIds.add(charge.orgId);
     const snapshots = [];
-    for (const orgId of orgIds) snapshots.push(await ledgerSnapshotIn(db, orgId, now));
+    for (const orgId of orgIds) snapshots.push(await ledgerSnapshotIn(db, orgId, batch.now));
     return { ...totals, snapshots };
   };
 }

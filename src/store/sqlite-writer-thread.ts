@@ -32,7 +32,7 @@ function run(request: WriterRequest): Promise<unknown> {
     case 'charge':
       return writer.chargeMany(request.inputs, request.now);
     case 'insert-charging':
-      return writer.insertEventsCharging(request.events, request.extraCharges, request.now);
+      return connection.insertCharging(request.batch);
     case 'close':
       // What the batches left in the WAL goes to the database file here; the main thread's
       // connection, closed last, checkpoints whatever a reader kept this one from copying.

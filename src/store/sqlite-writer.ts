@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { RequestEvent } from '../telemetry/request-event.js';
-import { chargeOfEvent } from './billing-charges.js';
 import type { BatchWriter, ChargeManyResult, InsertChargingResult } from './dialect-profile.js';
 import type { QueryListener } from './query-log.js';
 import type { ChargeInput, InsertManyResult } from './repositories.js';
 import { reasonOf } from './request-event-batch.js';
+import { type ChargingBatch, toChargingBatch } from './sqlite-charging-insert.js';
 import type { WriteGate } from './write-gate.js';
 
 /** What the writer thread is started with (`workerData`). */
@@ -19,12 +19,7 @@ export interface WriterThreadOptions {
 export type WriterRequest =
   | { kind: 'insert-events'; events: readonly RequestEvent[] }
   | { kind: 'charge'; inputs: readonly ChargeInput[]; now: number }
-  | {
-      kind: 'insert-charging';
-      events: readonly RequestEvent[];
-      extraCharges: readonly ChargeInput[];
-      now: number;
-    }
+  | { kind: 'insert-charging'; batch: ChargingBatch }
   | { kind: 'close' };
 
 export type WriterMessage = WriterRequest & { id: number };
@@ -142,35 +137,14 @@ export class SqliteWriterThread implements BatchWriter {
     return { inserted: result.inserted, rejected: [...rejected, ...result.rejected] };
   }
 
+  /** The batch goes to the thread as rows, made here (`toChargingBatch`): only strings and numbers cross. */
   async insertEventsCharging(
     events: readonly RequestEvent[],
     extraCharges: readonly ChargeInput[],
     now: number,
   ): Promise<InsertChargingResult> {
-    try {
-      return (await this.#request({
-        kind: 'insert-charging',
-        events,
-        extraCharges,
-        now,
-      })) as InsertChargingResult;
-    } catch (error) {
-      if (!isDataCloneError(error)) throw error;
-    }
-    // An event that cannot be copied to the thread is refused alone, and charged through a debit row.
-    const { cloneable, rejected } = splitCloneable(events);
-    const refusedCharges = [...extraCharges];
-    for (const { id } of rejected) {
-      const charge = chargeOfEvent(events.find((event) => event.id === id) as RequestEvent);
-      if (charge) refusedCharges.push(charge);
-    }
-    const result = (await this.#request({
-      kind: 'insert-charging',
-      events: cloneable,
-      extraCharges: refusedCharges,
-      now,
-    })) as InsertChargingResult;
-    return { ...result, rejected: [...rejected, ...result.rejected] };
+    const batch = toChargingBatch(events, extraCharges, now);
+    return (await this.#request({ kind: 'insert-charging', batch })) as InsertChargingResult;
   }
 
   async chargeMany(inputs: readonly ChargeInput[], now: number): Promise<ChargeManyResult> {

@@ -19,7 +19,7 @@ import type { BatchWriter, DialectProfile, OpenedDatabase } from './dialect-prof
 import { kyselyLogOf, type QueryListener } from './query-log.js';
 import { insertEventBatch } from './request-event-batch.js';
 import type { Database } from './schema.js';
-import { type ChargingInsert, sqliteChargingInsert } from './sqlite-charging-insert.js';
+import { type ChargingInsert, sqliteChargingInsert, toChargingBatch } from './sqlite-charging-insert.js';
 import { SqliteWriterThread } from './sqlite-writer.js';
 import { WriteGate } from './write-gate.js';
 
@@ -363,7 +363,8 @@ export function sqliteBatchWriter({ db, writeNewRows, insertCharging }: SqliteCo
   return {
     insertEvents: (events) => insertEventBatch(events, rowWriter, sqliteProfile.isDataError),
     chargeMany: (inputs, now) => chargeMany(db, sqliteProfile, inputs, now),
-    insertEventsCharging: insertCharging,
+    insertEventsCharging: (events, extraCharges, now) =>
+      insertCharging(toChargingBatch(events, extraCharges, now)),
     close: async () => {},
   };
 }

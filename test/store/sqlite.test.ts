@@ -349,9 +349,10 @@ describe('SQLite writer thread', () => {
 
     it('charges an event refused before or by the database through a debit row, once', async () => {
       const before = await balance();
-      const uncopyable = charged('t-paid-fn', 300, { metadata: { callback: () => undefined } });
+      // JSON has no BigInt: this event cannot be made a row.
+      const unstorable = charged('t-paid-fn', 300, { metadata: { count: 1n } });
       const refused = charged('t-paid-null', 40, { endpoint: null as unknown as string });
-      const batch = [charged('t-paid-3', 1_000), uncopyable, refused];
+      const batch = [charged('t-paid-3', 1_000), unstorable, refused];
       for (let attempt = 0; attempt < 2; attempt += 1) {
         const result = await writer.insertEventsCharging(batch, [], 0);
         expect(result.inserted).toBe(attempt === 0 ? 1 : 0);
