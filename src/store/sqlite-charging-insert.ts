@@ -72,6 +72,22 @@ export function toChargingBatch(
   return { columns: columns ?? [], rows, ids, charges, extraCharges: extra, rejected, now };
 }
 
+/** One batch from the parts it was posted in, in order. */
+export function joinChargingBatches(parts: readonly ChargingBatch[]): ChargingBatch {
+  const last = parts[parts.length - 1];
+  if (last === undefined) throw new Error('A batch has at least one part.');
+  if (parts.length === 1) return last;
+  return {
+    columns: parts.find((part) => part.rows.length > 0)?.columns ?? [],
+    rows: parts.flatMap((part) => part.rows),
+    ids: parts.flatMap((part) => part.ids),
+    charges: parts.flatMap((part) => part.charges),
+    extraCharges: parts.flatMap((part) => part.extraCharges),
+    rejected: parts.flatMap((part) => part.rejected),
+    now: last.now,
+  };
+}
+
 function chargeInputOf(
   eventId: string,
   [orgId, projectId, keyId, actualMicros, now]: ChargeTuple,

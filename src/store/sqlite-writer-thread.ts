@@ -6,8 +6,10 @@
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { checkpointIfLarge, openSqliteConnection, sqliteBatchWriter } from './sqlite.js';
+import { type ChargingBatch, joinChargingBatches } from './sqlite-charging-insert.js';
 import type {
   QueryEvent,
+  StageMessage,
   WriterMessage,
   WriterReply,
   WriterRequest,
@@ -25,6 +27,20 @@ const connection = openSqliteConnection(options.path, {
 const writer = sqliteBatchWriter(connection);
 const walPath = `${options.path}-wal`;
 
+/** Parts of batches posted ahead of their write, by staged id. */
+const staged = new Map<number, ChargingBatch[]>();
+
+function withStagedParts(request: Extract<WriterRequest, { kind: 'insert-charging' }>): ChargingBatch {
+  if (request.staged === undefined) return request.batch;
+  const parts = staged.get(request.staged.id) ?? [];
+  // Parts of batches given up on (their write never came) go too: ids only grow.
+  for (const id of staged.keys()) if (id <= request.staged.id) staged.delete(id);
+  if (parts.length !== request.staged.parts) {
+    throw new Error(`A batch came with ${parts.length} of its ${request.staged.parts} staged parts.`);
+  }
+  return joinChargingBatches([...parts, request.batch]);
+}
+
 function run(request: WriterRequest): Promise<unknown> {
   switch (request.kind) {
     case 'insert-events':
@@ -32,7 +48,7 @@ function run(request: WriterRequest): Promise<unknown> {
     case 'charge':
       return writer.chargeMany(request.inputs, request.now);
     case 'insert-charging':
-      return connection.insertCharging(request.batch);
+      return connection.insertCharging(withStagedParts(request));
     case 'close':
       // What the batches left in the WAL goes to the database file here; the main thread's
       // connection, closed last, checkpoints whatever a reader kept this one from copying.
@@ -75,6 +91,12 @@ async function answer(message: WriterMessage): Promise<void> {
 }
 
 let queue = Promise.resolve();
-port.on('message', (message: WriterMessage) => {
+port.on('message', (message: WriterMessage | StageMessage) => {
+  if (message.kind === 'stage') {
+    const parts = staged.get(message.stagedId);
+    if (parts) parts.push(message.batch);
+    else staged.set(message.stagedId, [message.batch]);
+    return;
+  }
   queue = queue.then(() => answer(message));
 });

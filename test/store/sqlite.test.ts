@@ -15,7 +15,7 @@ import {
   type SqliteConnection,
   walCheckpointPages,
 } from '#src/store/sqlite.js';
-import { SqliteWriterThread } from '#src/store/sqlite-writer.js';
+import { postPartEvents, SqliteWriterThread } from '#src/store/sqlite-writer.js';
 import type { RequestEvent } from '#src/telemetry/request-event.js';
 
 function eventOf(id: string, overrides: Partial<RequestEvent> = {}): RequestEvent {
@@ -345,6 +345,24 @@ describe('SQLite writer thread', () => {
       expect(again.snapshots[0]?.account?.balanceMicros).toBe(before - 2_500);
       // The stored event is the charge's record: no debit row is written for it.
       expect(await debitedIds(['t-paid-1', 't-paid-2'])).toEqual([]);
+    });
+
+    it('posts a long batch in parts, and refuses it whole when the thread died between its parts', async () => {
+      const before = await balance();
+      const batch = Array.from({ length: 2 * postPartEvents + 5 }, (_, index) =>
+        charged(`t-part-${index}`, 10),
+      );
+      const writing = writer.insertEventsCharging(batch, [], 0);
+      // The first part is out; the thread dies before the rest and the write come.
+      const stopping = writer.terminate();
+      await expect(writing).rejects.toThrow();
+      await stopping;
+      expect(await storedIds(batch.map((event) => event.id))).toEqual([]);
+
+      const result = await writer.insertEventsCharging(batch, [], 0);
+      expect(result).toMatchObject({ inserted: batch.length, rejected: [] });
+      expect(result.snapshots[0]?.account?.balanceMicros).toBe(before - 10 * batch.length);
+      expect((await storedIds(batch.map((event) => event.id))).length).toBe(batch.length);
     });
 
     it('charges an event refused before or by the database through a debit row, once', async () => {
