@@ -118,8 +118,18 @@ export async function bundleGateway(): Promise<void> {
     // better-sqlite3 is a native addon, found at run time through its package. pg and ioredis load
     // only for a PostgreSQL or Redis URL; from their packages, their code runs as published (ioredis
     // reads its own package.json through `__dirname`, which a bundle does not have).
-    // light-my-request is Fastify's `inject()`, which only tests call; Fastify requires it on first use.
-    external: ['better-sqlite3', 'pg', 'ioredis', 'light-my-request'],
+    // light-my-request is Fastify's `inject()`, which only tests call; Fastify requires it on first
+    // use. Fastify's schema compilers are never required: no route declares a schema, and
+    // src/http/server.ts gives Fastify compilers of its own. Left in, they would pull Ajv into the
+    // start-up bundle, which src/api/request-validation.ts loads only after start.
+    external: [
+      'better-sqlite3',
+      'pg',
+      'ioredis',
+      'light-my-request',
+      '@fastify/ajv-compiler',
+      '@fastify/fast-json-stringify-compiler',
+    ],
     plugins: [precompileConfigValidator, undiciPoolOnly, promClientCore],
     // The CommonJS dependencies call `require` for Node's built-ins; an ES module has none.
     banner: {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ChatCompletionsHandler } from './api/chat-completions.js';
 import { createRegisteredGenerator } from './api/registered-generation.js';
+import { loadBodyValidation } from './api/request-validation.js';
 import { ResponsesService } from './api/responses.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
 import type { RedisRevocationBus } from './auth/redis-revocation-bus.js';
@@ -293,6 +294,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const bound = server.server.address();
       const port = typeof bound === 'object' && bound ? bound.port : config.server.port;
       const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+      // Ajv loads after start-up, while the gateway already listens; a request before then waits for
+      // it, and would be the one to report a failure to load it.
+      loadBodyValidation().catch(() => {});
       return { host, port, url: address.startsWith('http') ? `http://${host}:${port}` : address };
     },
     async flushTelemetry() {

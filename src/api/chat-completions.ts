@@ -341,7 +341,7 @@ export class ChatCompletionsHandler {
   }
 
   async handle(body: unknown, context: ChatRequestContext): Promise<ChatCompletionsResult> {
-    const request = validateChatCompletionRequest(body);
+    const request = await validateChatCompletionRequest(body);
     checkChatCompletionRequest(request);
     const record = context.record;
     const prepared = await this.prepare(request, context, 'chat');

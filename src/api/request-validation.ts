@@ -1,24 +1,35 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { GatewayError, invalidType, invalidValue, missingParameter } from '../errors/gateway-error.js';
 
 /**
  * One Ajv instance for request bodies, made with the first validator. No coercion, no removal of
  * extra keys, no defaults: the body that passes is the body the client sent, so unknown fields still
  * reach OpenAI-style upstreams.
+ *
+ * Ajv and its URI parser are a third of the bundle: they load on first use (`loadBodyValidation`,
+ * which the gateway calls once it is ready), so that start-up does not compile them.
  */
 let ajv: Ajv | undefined;
+let loading: Promise<Ajv> | undefined;
 
-function bodyAjv(): Ajv {
-  ajv ??= new Ajv({
-    allErrors: false,
-    coerceTypes: false,
-    useDefaults: false,
-    removeAdditional: false,
-    discriminator: true,
-    strict: false,
-    allowUnionTypes: true,
+/** Loads Ajv and makes the instance; every validator waits for it, the first request at most. */
+export function loadBodyValidation(): Promise<Ajv> {
+  loading ??= import('ajv').then((module) => {
+    // Ajv is CommonJS: Node finds its `Ajv` export by name; the bundle (esbuild) gives only `default`,
+    // the module object, which carries `Ajv` too.
+    const AjvClass = module.Ajv ?? (module.default as unknown as { Ajv: typeof module.Ajv }).Ajv;
+    ajv = new AjvClass({
+      allErrors: false,
+      coerceTypes: false,
+      useDefaults: false,
+      removeAdditional: false,
+      discriminator: true,
+      strict: false,
+      allowUnionTypes: true,
+    });
+    return ajv;
   });
-  return ajv;
+  return loading;
 }
 
 /** `/messages/2/content/0` → `messages[2].content[0]`, the OpenAI spelling of `param`. */
@@ -85,12 +96,13 @@ export function toGatewayError(errors: ErrorObject[]): GatewayError {
 
 /**
  * A validator for one body schema, compiled on first use: compiling the chat schema is the largest
- * single cost of start-up, and a process that never serves the route never pays it.
+ * single cost of start-up, and a process that never serves the route never pays it. It answers at
+ * once once Ajv is loaded, and waits for it before.
  */
-export function compileBodyValidator<T>(schema: object): (body: unknown) => T {
+export function compileBodyValidator<T>(schema: object): (body: unknown) => T | Promise<T> {
   let validate: ValidateFunction | undefined;
-  return (body: unknown): T => {
-    validate ??= bodyAjv().compile(schema);
+  const check = (instance: Ajv, body: unknown): T => {
+    validate ??= instance.compile(schema);
     if (body === undefined) throw new GatewayError('invalid_json');
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('invalid_type', { param: 'body', expected: 'an object' }, { param: null });
@@ -98,4 +110,6 @@ export function compileBodyValidator<T>(schema: object): (body: unknown) => T {
     if (!validate(body)) throw toGatewayError(validate.errors ?? []);
     return body as T;
   };
+  return (body: unknown): T | Promise<T> =>
+    ajv === undefined ? loadBodyValidation().then((instance) => check(instance, body)) : check(ajv, body);
 }

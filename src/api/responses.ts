@@ -159,7 +159,7 @@ export class ResponsesService {
 
   /** POST /v1/responses: foreground JSON, foreground stream, or a background job. */
   async create(body: unknown, context: ResponsesContext): Promise<ResponsesResult> {
-    const request = validateCreateResponse(body);
+    const request = await validateCreateResponse(body);
     checkCreateResponse(request);
     const { record, principal } = context;
     const isBackground = request.background === true;

@@ -330,8 +330,16 @@ export function openSqliteConnection(
   };
 }
 
+/** Each connection's page size, read once: the writer thread asks after every batch. */
+const pageSizes = new WeakMap<BetterSqlite3.Database, number>();
+
 function walLimitBytes(database: BetterSqlite3.Database): number {
-  return walCheckpointPages * Number(database.pragma('page_size', { simple: true }));
+  let pageSize = pageSizes.get(database);
+  if (pageSize === undefined) {
+    pageSize = Number(database.pragma('page_size', { simple: true }));
+    pageSizes.set(database, pageSize);
+  }
+  return walCheckpointPages * pageSize;
 }
 
 /**

@@ -98,23 +98,36 @@ describe('maniac-gateway CLI', () => {
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    while (!/listening on (http:\/\/\S+)/.test(stderr)) await once(child.stderr, 'data');
-    const url = (stderr.match(/listening on (http:\/\/\S+)/) as RegExpMatchArray)[1];
-    expect(stderr).toContain('curl');
-    expect(stderr).toContain('/v1/chat/completions');
-    const response = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'local:echo', messages: [{ role: 'user', content: 'from the cli' }] }),
-    });
-    expect(response.status).toBe(200);
-    expect(
-      ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message
-        .content,
-    ).toBe('Echo: from the cli');
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
-    await fake.close();
+    const exited = once(child, 'exit');
+    try {
+      while (!/listening on (http:\/\/\S+)/.test(stderr)) {
+        await Promise.race([
+          once(child.stderr, 'data'),
+          exited.then(() => {
+            throw new Error(`serve exited before listening:\n${stderr}`);
+          }),
+        ]);
+      }
+      const url = (stderr.match(/listening on (http:\/\/\S+)/) as RegExpMatchArray)[1];
+      expect(stderr).toContain('curl');
+      expect(stderr).toContain('/v1/chat/completions');
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'local:echo', messages: [{ role: 'user', content: 'from the cli' }] }),
+      });
+      expect(response.status).toBe(200);
+      expect(
+        ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message
+          .content,
+      ).toBe('Echo: from the cli');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      // A failed assertion must not leave the gateway running (it would hold the spool directory).
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await fake.close();
+    }
   });
 });
