@@ -48,55 +48,51 @@ const precompileConfigValidator: Plugin = {
 };
 
 /**
- * `undici` as src/ uses it: a `Pool` with the request API. undici's index also loads fetch,
- * WebSocket, EventSource, the caches and the mocks, which cost about 10 % of start-up. Importing any
- * other name from 'undici' in src/ fails the build ("No matching export").
+ * A package as src/ imports it, replaced by a module that loads only the parts src/ uses. Importing
+ * any other name from the package in src/ fails the build ("No matching export").
  */
-const undiciPoolOnly: Plugin = {
-  name: 'undici-pool-only',
-  setup(build) {
-    build.onResolve({ filter: /^undici$/ }, (args) =>
-      args.importer.startsWith(srcDir) ? { path: 'undici', namespace: 'undici-pool-only' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'undici-pool-only' }, () => ({
-      contents: [
-        "import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';",
-        "import api from 'undici/lib/api/index.js';",
-        "import Pool from 'undici/lib/dispatcher/pool.js';",
-        // As undici's index.js does: `request`, `stream`, … on every dispatcher.
-        'Object.assign(Dispatcher.prototype, api);',
-        'export { Pool };',
-      ].join('\n'),
-      loader: 'js',
-      resolveDir: repoRoot,
-    }));
-  },
-};
+function onlyParts(name: string, pkg: string, lines: readonly string[]): Plugin {
+  const filter = new RegExp(`^${pkg.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')}$`);
+  return {
+    name,
+    setup(build) {
+      build.onResolve({ filter }, (args) =>
+        args.importer.startsWith(srcDir) ? { path: pkg, namespace: name } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: name }, () => ({
+        contents: lines.join('\n'),
+        loader: 'js',
+        resolveDir: repoRoot,
+      }));
+    },
+  };
+}
 
 /**
- * `prom-client` as src/ uses it: the registry and three metric types. Its index also loads the
- * default process metrics (with `@opentelemetry/api`), the summary, the push gateway and the cluster
- * aggregator: about 200 KB the gateway never runs, parsed at every start.
+ * `undici`: a `Pool` with the request API. undici's index also loads fetch, WebSocket,
+ * EventSource, the caches and the mocks, which cost about 10 % of start-up.
  */
-const promClientCore: Plugin = {
-  name: 'prom-client-core',
-  setup(build) {
-    build.onResolve({ filter: /^prom-client$/ }, (args) =>
-      args.importer.startsWith(srcDir) ? { path: 'prom-client', namespace: 'prom-client-core' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'prom-client-core' }, () => ({
-      contents: [
-        "import Registry from 'prom-client/lib/registry.js';",
-        "import Counter from 'prom-client/lib/counter.js';",
-        "import Gauge from 'prom-client/lib/gauge.js';",
-        "import Histogram from 'prom-client/lib/histogram.js';",
-        'export { Counter, Gauge, Histogram, Registry };',
-      ].join('\n'),
-      loader: 'js',
-      resolveDir: repoRoot,
-    }));
-  },
-};
+const undiciPoolOnly = onlyParts('undici-pool-only', 'undici', [
+  "import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';",
+  "import api from 'undici/lib/api/index.js';",
+  "import Pool from 'undici/lib/dispatcher/pool.js';",
+  // As undici's index.js does: `request`, `stream`, … on every dispatcher.
+  'Object.assign(Dispatcher.prototype, api);',
+  'export { Pool };',
+]);
+
+/**
+ * `prom-client`: the registry and three metric types. Its index also loads the default process
+ * metrics (with `@opentelemetry/api`), the summary, the push gateway and the cluster aggregator:
+ * about 200 KB the gateway never runs, parsed at every start.
+ */
+const promClientCore = onlyParts('prom-client-core', 'prom-client', [
+  "import Registry from 'prom-client/lib/registry.js';",
+  "import Counter from 'prom-client/lib/counter.js';",
+  "import Gauge from 'prom-client/lib/gauge.js';",
+  "import Histogram from 'prom-client/lib/histogram.js';",
+  'export { Counter, Gauge, Histogram, Registry };',
+]);
 
 export async function bundleGateway(): Promise<void> {
   rmSync(new URL(`../${bundleDir}`, import.meta.url), { recursive: true, force: true });

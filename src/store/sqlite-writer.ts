@@ -177,6 +177,8 @@ export class SqliteWriterThread implements BatchWriter {
     if (events.length > postPartEvents) {
       staged = { id: ++this.#nextStagedId, parts: 0 };
       for (; events.length - start > postPartEvents; start += postPartEvents) {
+        // Closed while the parts went out: no new thread for them (the write below rejects).
+        if (this.#isClosed) break;
         const batch = toChargingBatch(events.slice(start, start + postPartEvents), [], now);
         const thread = this.#thread ?? this.#start();
         thread.worker.postMessage({ kind: 'stage', stagedId: staged.id, batch } satisfies StageMessage);
