@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
+import { chargeOf } from '../store/billing-charges.js';
 import { periodStartOf } from '../store/budget-spend.js';
 import type {
   BillingRepository,
   BudgetRecord,
-  ChargeInput,
   LedgerSnapshot,
   ReserveInput,
   ReserveResult,
@@ -241,24 +241,7 @@ export class LocalLedger implements ReservationLedger {
 
   async settleMany(inputs: readonly Settlement[]): Promise<unknown> {
     if (inputs.length === 0) return [];
-    const charges: ChargeInput[] = [];
-    for (const input of inputs) {
-      // A zero charge writes nothing: there is no stored reservation to close.
-      if (
-        input.orgId !== null &&
-        Number.isFinite(input.actualMicros) &&
-        Math.round(input.actualMicros) !== 0
-      ) {
-        charges.push({
-          eventId: input.eventId,
-          orgId: input.orgId,
-          projectId: input.projectId,
-          keyId: input.keyId,
-          actualMicros: input.actualMicros,
-          now: input.now,
-        });
-      }
-    }
+    const charges = inputs.map(chargeOf).filter((charge) => charge !== undefined);
     const { results } = await this.settleWritten(inputs, (now) =>
       this.options.billing.chargeMany(charges, now),
     );

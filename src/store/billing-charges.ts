@@ -1,28 +1,41 @@
 import type { Kysely } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
-import { spendRowsOf, upsertSpend, withSpend } from './budget-spend.js';
+import { chargeTotals, upsertSpend, withSpend } from './budget-spend.js';
 import type { ChargeManyResult, DialectProfile } from './dialect-profile.js';
 import { chunkRows, toText } from './json-column.js';
 import type { ChargeInput, ChargeResult, LedgerSnapshot } from './repositories.js';
-import type { BudgetSpendTable, Database } from './schema.js';
+import type { Database } from './schema.js';
 
 /**
- * The charge an event's settlement asks for, when there is one to write: a caller, a finite amount
- * and not zero once rounded (a zero charge writes nothing; there is no stored reservation to close).
+ * The charge a settlement asks for, when there is one to write: a payer, a finite amount and not
+ * zero once rounded (a zero charge writes nothing; there is no stored reservation to close).
  */
-export function chargeOfEvent(event: RequestEvent): ChargeInput | undefined {
-  const settlement = event.settlement;
-  if (!settlement || event.org_id === null) return undefined;
-  const amount = settlement.actual_usd_micros;
-  if (!Number.isFinite(amount) || Math.round(amount) === 0) return undefined;
+export function chargeOf(
+  settlement: Omit<ChargeInput, 'orgId'> & { orgId: string | null },
+): ChargeInput | undefined {
+  const { orgId, actualMicros } = settlement;
+  if (orgId === null || !Number.isFinite(actualMicros) || Math.round(actualMicros) === 0) return undefined;
   return {
+    eventId: settlement.eventId,
+    orgId,
+    projectId: settlement.projectId,
+    keyId: settlement.keyId,
+    actualMicros,
+    now: settlement.now,
+  };
+}
+
+/** `chargeOf` the settlement riding on a request event (its time decides the budget periods). */
+export function chargeOfEvent(event: RequestEvent): ChargeInput | undefined {
+  if (!event.settlement) return undefined;
+  return chargeOf({
     eventId: event.id,
     orgId: event.org_id,
     projectId: event.project_id,
     keyId: event.key_id,
-    actualMicros: amount,
+    actualMicros: event.settlement.actual_usd_micros,
     now: event.ts,
-  };
+  });
 }
 
 /** The organization's account and budgets (with spend for the periods containing `now`). */
@@ -100,22 +113,14 @@ export async function chargeManyIn(
     for (const row of rows) if (row.event_id !== null) charged.add(row.event_id);
   }
 
-  const balanceDelta = new Map<string, number>();
-  const spend = new Map<string, BudgetSpendTable>();
+  const newlyCharged: ChargeInput[] = [];
   for (const [index, input] of inputs.entries()) {
     if (results[index] === 'invalid_amount' || !charged.has(toText(input.eventId))) continue;
     charged.delete(toText(input.eventId));
     results[index] = 'charged';
-    const amount = Math.round(input.actualMicros);
-    if (amount === 0) continue;
-    balanceDelta.set(input.orgId, (balanceDelta.get(input.orgId) ?? 0) + amount);
-    for (const row of spendRowsOf(input, amount, input.now)) {
-      const key = `${row.scope}\n${row.scope_id}\n${row.period}\n${row.period_start}`;
-      const merged = spend.get(key);
-      if (merged) merged.spent_micros += amount;
-      else spend.set(key, row);
-    }
+    newlyCharged.push(input);
   }
+  const { balanceDelta, spend } = chargeTotals(newlyCharged);
   for (const [orgId, amount] of balanceDelta) {
     await trx
       .updateTable('billing_accounts')
@@ -123,8 +128,7 @@ export async function chargeManyIn(
       .where('org_id', '=', orgId)
       .execute();
   }
-  const spendRows = [...spend.values()];
-  for (const chunk of chunkRows(spendRows, profile.maxParameters)) await upsertSpend(trx, chunk);
+  for (const chunk of chunkRows(spend, profile.maxParameters)) await upsertSpend(trx, chunk);
 
   const snapshots: LedgerSnapshot[] = [];
   for (const orgId of new Set(inputs.map((input) => input.orgId))) {

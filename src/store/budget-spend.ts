@@ -48,6 +48,47 @@ export function spendRowsOf(target: SpendTarget, amountMicros: number, now: numb
   );
 }
 
+/** A settled amount and whom and when it charges: what `chargeTotals` sums. */
+export interface SettledAmount extends SpendTarget {
+  /** Micro-dollars; rounded here. */
+  actualMicros: number;
+  /** Decides the budget periods. */
+  now: number;
+}
+
+/**
+ * What a batch of charges does to the store: the debit per organization and the spend per counter
+ * (scope × period), each summed, so that one statement per organization and per counter applies the
+ * whole batch. Charges are first summed per payer and day, since every counter's period (day, month,
+ * total) follows from the day. Amounts are rounded; a zero amount changes nothing.
+ */
+export function chargeTotals(charges: Iterable<SettledAmount>): {
+  balanceDelta: Map<string, number>;
+  spend: BudgetSpendTable[];
+} {
+  const balanceDelta = new Map<string, number>();
+  const byPayerDay = new Map<string, { charge: SettledAmount; amount: number }>();
+  for (const charge of charges) {
+    const amount = Math.round(charge.actualMicros);
+    if (amount === 0) continue;
+    balanceDelta.set(charge.orgId, (balanceDelta.get(charge.orgId) ?? 0) + amount);
+    const key = `${charge.orgId}\n${charge.projectId}\n${charge.keyId}\n${periodStartOf('day', charge.now)}`;
+    const group = byPayerDay.get(key);
+    if (group) group.amount += amount;
+    else byPayerDay.set(key, { charge, amount });
+  }
+  const spend = new Map<string, BudgetSpendTable>();
+  for (const { charge, amount } of byPayerDay.values()) {
+    for (const row of spendRowsOf(charge, amount, charge.now)) {
+      const key = `${row.scope}\n${row.scope_id}\n${row.period}\n${row.period_start}`;
+      const merged = spend.get(key);
+      if (merged) merged.spent_micros += amount;
+      else spend.set(key, row);
+    }
+  }
+  return { balanceDelta, spend: [...spend.values()] };
+}
+
 /** Adds the rows' amounts to their counters in one statement; rows of one counter must be merged first. */
 export async function upsertSpend(db: Kysely<Database>, rows: readonly BudgetSpendTable[]) {
   if (rows.length === 0) return;

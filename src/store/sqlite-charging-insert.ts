@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { RequestEvent } from '../telemetry/request-event.js';
 import { chargeOfEvent, ledgerSnapshotIn } from './billing-charges.js';
-import { periodStartOf, spendRowsOf } from './budget-spend.js';
+import { chargeTotals } from './budget-spend.js';
 import type { InsertChargingResult } from './dialect-profile.js';
 import type { QueryListener } from './query-log.js';
 import type { ChargeInput } from './repositories.js';
@@ -162,30 +162,12 @@ export function sqliteChargingInsert(
   };
 
   const applyCharges = (charges: readonly ChargeInput[], now: number): void => {
-    // Summed per payer and day first: the counters' periods (day, month, total) follow from the day.
-    const balanceDelta = new Map<string, number>();
-    const byPayerDay = new Map<string, { charge: ChargeInput; amount: number }>();
-    for (const charge of charges) {
-      const amount = Math.round(charge.actualMicros);
-      balanceDelta.set(charge.orgId, (balanceDelta.get(charge.orgId) ?? 0) + amount);
-      const day = periodStartOf('day', charge.now);
-      const key = `${charge.orgId}\n${charge.projectId}\n${charge.keyId}\n${day}`;
-      const group = byPayerDay.get(key);
-      if (group) group.amount += amount;
-      else byPayerDay.set(key, { charge, amount });
-    }
-    const spend = new Map<string, [string, string, string, number, string, number]>();
-    for (const { charge, amount } of byPayerDay.values()) {
-      for (const row of spendRowsOf(charge, amount, charge.now)) {
-        const key = `${row.scope}\n${row.scope_id}\n${row.period}\n${row.period_start}`;
-        const merged = spend.get(key);
-        if (merged) merged[5] += amount;
-        else spend.set(key, [row.scope, row.scope_id, row.period, row.period_start, row.org_id, amount]);
-      }
-    }
+    const { balanceDelta, spend } = chargeTotals(charges);
     const { balanceUpdate, spendUpsert } = prepared();
     for (const [orgId, amount] of balanceDelta) balanceUpdate.run(amount, now, orgId);
-    for (const values of spend.values()) spendUpsert.run(values);
+    for (const row of spend) {
+      spendUpsert.run(row.scope, row.scope_id, row.period, row.period_start, row.org_id, row.spent_micros);
+    }
   };
 
   const write = database.transaction((batch: ChargingBatch): Totals => {
