@@ -39,6 +39,7 @@ Options:
   --smoke                 A few hundred requests; exits 1 only if the harness breaks
   --profile               Also profile the gateway under the throughput load (--cpu-prof)
   --profile-streams       Profile it under the streaming load instead
+  --profile-big           Profile it under the big-prompt throughput load instead
   --processes N           Also compare 1 and N gateway processes sharing Redis
   --features LIST         Comma list of ${allFeatures.join(', ')}, "all" or "none"
                           (default ${defaultFeatures}; env BENCH_FEATURES)
@@ -58,6 +59,7 @@ const { values } = parseArgs({
     smoke: { type: 'boolean' },
     profile: { type: 'boolean' },
     'profile-streams': { type: 'boolean' },
+    'profile-big': { type: 'boolean' },
     processes: { type: 'string' },
     features: { type: 'string' },
     'api-key': { type: 'string' },
@@ -302,7 +304,7 @@ async function main(): Promise<number> {
 
     let profile: BenchReport['profile'];
     let threadProfiles: BenchReport['threadProfiles'];
-    if (values.profile || values['profile-streams']) {
+    if (values.profile || values['profile-streams'] || values['profile-big']) {
       // One file per thread (Node names them …<pid>.<thread id>.<seq>.cpuprofile): the main thread
       // is thread 0, the SQLite writer thread another.
       const profileDir = join(resultsDir, `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -314,6 +316,13 @@ async function main(): Promise<number> {
       const fromUs = Number(process.hrtime.bigint() / 1000n);
       if (values['profile-streams']) {
         await phases.measureStreams({ ...side, label: 'gateway under --cpu-prof' }, scenario);
+      } else if (values['profile-big']) {
+        await phases.measureClosed(
+          side,
+          'big prompts under --cpu-prof',
+          scenario.big,
+          settings.bigThroughput,
+        );
       } else {
         await phases.measureClosed(side, 'throughput under --cpu-prof', scenario.plain, settings.throughput);
       }

@@ -8,7 +8,8 @@ import type { JsonText } from './schema.js';
 const unstorableEscape = /(\\+)u(0000|d[89ab][0-9a-f]{2}(?:\\ud[c-f][0-9a-f]{2})?|d[c-f][0-9a-f]{2})/gi;
 
 function storableJson(text: string): string {
-  if (!text.includes('\\u0000') && !/\\u[dD]/.test(text)) return text;
+  // One scan for the common case: most texts hold no `\u` escape at all.
+  if (!text.includes('\\u') || (!text.includes('\\u0000') && !/\\u[dD]/.test(text))) return text;
   return text.replace(unstorableEscape, (match, slashes: string, code: string) =>
     slashes.length % 2 === 0 || code.length === 10 ? match : `${slashes.slice(1)}\\ufffd`,
   );

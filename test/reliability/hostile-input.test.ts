@@ -309,6 +309,19 @@ describe('hostile bodies (property-based)', () => {
       expect(answer.status).toBe(400);
     }
   });
+
+  it('the depth limit is 128 levels, counted from the body itself, not the number of brackets', async () => {
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const valid = objectText(validEntries).slice(0, -1);
+    // The body is level 1, so an unknown field may hold 127 more levels and not 128.
+    expect((await post(`${valid},"extra":${nested(127)}}`)).status).toBe(200);
+    const tooDeep = await post(`${valid},"extra":${nested(128)}}`);
+    expect(tooDeep.status).toBe(400);
+    expect(JSON.parse(tooDeep.text).error.message).toContain('nested deeper than 128 levels');
+    // Many brackets side by side are not depth.
+    const wide = Array.from({ length: 300 }, () => '{"a":[1]}').join(',');
+    expect((await post(`${valid},"extra":[${wide}]}`)).status).toBe(200);
+  });
 });
 
 describe('hostile headers', () => {
