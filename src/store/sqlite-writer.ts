@@ -181,17 +181,19 @@ export class SqliteWriterThread implements BatchWriter {
         if (this.#isClosed) break;
         const batch = toChargingBatch(events.slice(start, start + postPartEvents), [], now);
         const thread = this.#thread ?? this.#start();
-        thread.worker.postMessage({ kind: 'stage', stagedId: staged.id, batch } satisfies StageMessage);
+        thread.worker.postMessage(
+          { kind: 'stage', stagedId: staged.id, batch } satisfies StageMessage,
+          batch.transfer,
+        );
         staged.parts += 1;
         await nextTurn();
       }
     }
     const batch = toChargingBatch(events.slice(start), extraCharges, now);
-    return (await this.#request({
-      kind: 'insert-charging',
-      batch,
-      ...(staged === undefined ? {} : { staged }),
-    })) as InsertChargingResult;
+    return (await this.#request(
+      { kind: 'insert-charging', batch, ...(staged === undefined ? {} : { staged }) },
+      batch.transfer,
+    )) as InsertChargingResult;
   }
 
   async chargeMany(inputs: readonly ChargeInput[], now: number): Promise<ChargeManyResult> {
@@ -223,19 +225,23 @@ export class SqliteWriterThread implements BatchWriter {
     await this.#thread?.worker.terminate();
   }
 
-  #request(request: WriterRequest): Promise<unknown> {
+  #request(request: WriterRequest, transfer: readonly ArrayBuffer[] = []): Promise<unknown> {
     if (this.#isClosed) return Promise.reject(new Error('The SQLite store is closed.'));
-    return this.#gate.run(() => this.#send(this.#thread ?? this.#start(), request));
+    return this.#gate.run(() => this.#send(this.#thread ?? this.#start(), request, transfer));
   }
 
-  #send(thread: RunningThread, request: WriterRequest): Promise<unknown> {
+  #send(
+    thread: RunningThread,
+    request: WriterRequest,
+    transfer: readonly ArrayBuffer[] = [],
+  ): Promise<unknown> {
     const id = ++this.#nextId;
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
       // A thread with work in hand keeps the process alive; an idle one does not.
       thread.worker.ref();
       try {
-        thread.worker.postMessage({ ...request, id } satisfies WriterMessage);
+        thread.worker.postMessage({ ...request, id } satisfies WriterMessage, transfer);
       } catch (error) {
         this.#settled(thread, id);
         reject(error);

@@ -365,6 +365,44 @@ describe('SQLite writer thread', () => {
       expect((await storedIds(batch.map((event) => event.id))).length).toBe(batch.length);
     });
 
+    it('stores long bodies moved to the thread as bytes as the same text, in staged parts too, and a retry remakes them', async () => {
+      const prompt = `Grüße, 世界 🚀 "quoted" \\ ${'long prompt '.repeat(2_000)}`;
+      const bodyOf = (index: number) => ({ messages: [{ role: 'user', content: `${index} ${prompt}` }] });
+      const batch = Array.from({ length: postPartEvents + 3 }, (_, index) =>
+        charged(`t-bytes-${index}`, 1, {
+          store: true,
+          request_body: bodyOf(index),
+          response_body: index % 2 === 0 ? { text: 'short' } : bodyOf(-index),
+        }),
+      );
+      const writing = writer.insertEventsCharging(batch, [], 0);
+      const stopping = writer.terminate();
+      await expect(writing).rejects.toThrow();
+      await stopping;
+      expect(await writer.insertEventsCharging(batch, [], 0)).toMatchObject({
+        inserted: batch.length,
+        rejected: [],
+      });
+      const rows = await opened.db
+        .selectFrom('request_events')
+        .select(['id', 'request_body', 'response_body'])
+        .where(
+          'id',
+          'in',
+          batch.map((event) => event.id),
+        )
+        .execute();
+      expect(rows).toHaveLength(batch.length);
+      for (const row of rows) {
+        const index = Number(row.id.replace('t-bytes-', ''));
+        expect(typeof row.request_body).toBe('string');
+        expect(JSON.parse(row.request_body as string)).toEqual(bodyOf(index));
+        expect(JSON.parse(row.response_body as string)).toEqual(
+          index % 2 === 0 ? { text: 'short' } : bodyOf(-index),
+        );
+      }
+    });
+
     it('charges an event refused before or by the database through a debit row, once', async () => {
       const before = await balance();
       // JSON has no BigInt: this event cannot be made a row.
