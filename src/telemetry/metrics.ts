@@ -35,6 +35,7 @@ export function createMetrics() {
       this.set(telemetryStats()?.isStoreHealthy === false ? 0 : 1);
     },
   });
+  processMetrics(registry);
   return {
     registry,
     /** Late-binds the telemetry gauges to the batcher, read at scrape time. */
@@ -131,3 +132,36 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The process's memory and CPU under prom-client's default names, read at scrape time: what an
+ * operator watches first. prom-client's own collector is not used: it loads at start the modules of
+ * every default metric (event loop lag, GC, handles) and costs start-up for all of them.
+ */
+function processMetrics(registry: Registry): void {
+  const memory = [
+    ['process_resident_memory_bytes', 'Resident memory size in bytes.', 'rss'],
+    ['nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', 'heapTotal'],
+    ['nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', 'heapUsed'],
+    ['nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', 'external'],
+  ] as const;
+  for (const [name, help, field] of memory) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(process.memoryUsage()[field]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'process_cpu_seconds_total',
+    help: 'Total user and system CPU time spent in seconds.',
+    registers: [registry],
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.set((user + system) / 1e6);
+    },
+  });
+}

@@ -71,6 +71,20 @@ describe('health, readiness, OpenAPI, request ids (SPEC §13)', () => {
     );
     expect(text).toContain('maniac_ratelimit_fail_open_total');
     expect(text).toContain('maniac_telemetry_dropped_events_total');
+    // The process's own figures, under prom-client's default names, read at scrape time.
+    const sampleOf = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    for (const name of [
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_total_bytes',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      expect(sampleOf(name), name).toBeGreaterThan(1024 * 1024);
+    }
+    expect(sampleOf('nodejs_external_memory_bytes')).toBeGreaterThan(0);
+    expect(sampleOf('nodejs_heap_size_used_bytes')).toBeLessThanOrEqual(
+      sampleOf('nodejs_heap_size_total_bytes'),
+    );
+    expect(sampleOf('process_cpu_seconds_total')).toBeGreaterThan(0);
   });
 
   it('logs one JSON line per request without the key', async () => {
