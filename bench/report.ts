@@ -67,6 +67,8 @@ export interface BenchReport {
   throughput: Pair<MeasuredLoad>;
   /** bench/minimal-hop.ts under the throughput load: the least any Node proxy hop costs here. */
   minimalHop: MeasuredLoad;
+  /** The same hop at the paced rate: the latency any Node hop adds. */
+  minimalHopPaced: MeasuredLoad<PacedResult>;
   paced: { ratePerSecond: number } & Pair<MeasuredLoad<PacedResult>>;
   bigPrompt: {
     sizeKb: number;
@@ -345,13 +347,17 @@ export function renderTable(rows: Row[], style: 'text' | 'markdown'): string {
 }
 
 export function renderMinimalHop(report: BenchReport): string {
-  const { minimalHop: hop, throughput } = report;
+  const { minimalHop: hop, minimalHopPaced: hopPaced, throughput, paced } = report;
   const bareCpu = throughput.bare.cpuUsPerRequest;
+  const over = (side: MeasuredLoad<PacedResult>, percentile: 'p50Ms' | 'p99Ms') =>
+    added(side.load.latency[percentile], paced.bare.load.latency[percentile]);
   return [
     'reference, a minimal Node proxy hop (node:http + undici Pool, both bodies parsed and re-serialized, no features), 64 connections:',
     `  ${number(hop.load.requestsPerSecond, 0)} req/s (${ratio(hop.load.requestsPerSecond, throughput.bare.load.requestsPerSecond)} bare), ` +
       `${number(hop.cpuUsPerRequest, 1)} µs CPU/request (${ratio(hop.cpuUsPerRequest, bareCpu)} bare); ` +
       `the gateway: ${ratio(throughput.gateway.cpuUsPerRequest, hop.cpuUsPerRequest)} the hop's CPU per request`,
+    `  at ${paced.ratePerSecond} req/s: added p50 ${over(hopPaced, 'p50Ms')} ms, p99 ${over(hopPaced, 'p99Ms')} ms ` +
+      `over bare (the gateway: ${over(paced.gateway, 'p50Ms')} ms, ${over(paced.gateway, 'p99Ms')} ms)`,
   ].join('\n');
 }
 

@@ -242,6 +242,14 @@ async function main(): Promise<number> {
       hopSpec,
       settings.throughput,
     );
+    // The same hop at the paced rate: the latency any Node hop adds here, beside the gateway's.
+    const minimalHopPaced = await phases.measurePaced(
+      { label: 'minimal hop', pids: [hop.pid], upstreamPid: bare.pid },
+      `at ${settings.pacedRate} req/s`,
+      hopSpec,
+      settings.pacedRate,
+      settings.pacedSeconds,
+    );
     await hop.stop();
     upstreams.splice(upstreams.indexOf(hop), 1);
     const paced = await pacedPair(
@@ -364,6 +372,7 @@ async function main(): Promise<number> {
       },
       throughput,
       minimalHop,
+      minimalHopPaced,
       paced,
       bigPrompt,
       streaming,
