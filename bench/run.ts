@@ -40,6 +40,7 @@ Options:
   --profile               Also profile the gateway under the throughput load (--cpu-prof)
   --profile-streams       Profile it under the streaming load instead
   --profile-big           Profile it under the big-prompt throughput load instead
+  --profile-paced         Profile it under the paced load (500 req/s) instead
   --processes N           Also compare 1 and N gateway processes sharing Redis
   --features LIST         Comma list of ${allFeatures.join(', ')}, "all" or "none"
                           (default ${defaultFeatures}; env BENCH_FEATURES)
@@ -60,6 +61,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean' },
     'profile-streams': { type: 'boolean' },
     'profile-big': { type: 'boolean' },
+    'profile-paced': { type: 'boolean' },
     processes: { type: 'string' },
     features: { type: 'string' },
     'api-key': { type: 'string' },
@@ -312,11 +314,19 @@ async function main(): Promise<number> {
 
     let profile: BenchReport['profile'];
     let threadProfiles: BenchReport['threadProfiles'];
-    if (values.profile || values['profile-streams'] || values['profile-big']) {
+    if (values.profile || values['profile-streams'] || values['profile-big'] || values['profile-paced']) {
       // One file per thread (Node names them …<pid>.<thread id>.<seq>.cpuprofile): the main thread
       // is thread 0, the SQLite writer thread another.
       const profileDir = join(resultsDir, `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      const profiled = await launch(setup, [...gatewayNodeArgs, '--cpu-prof', '--cpu-prof-dir', profileDir]);
+      // At 500 req/s the question is which tasks hold the event loop for milliseconds: sample every 100 µs.
+      const interval = values['profile-paced'] ? ['--cpu-prof-interval', '100'] : [];
+      const profiled = await launch(setup, [
+        ...gatewayNodeArgs,
+        '--cpu-prof',
+        ...interval,
+        '--cpu-prof-dir',
+        profileDir,
+      ]);
       const scenario = scenarioFor(profiled.origin, profiled.origin, true, setup.bearer, settings);
       const side: Side = { label: 'gateway', pids: [profiled.pid], upstreamPid: bare.pid };
       await phases.warmUp('profiled gateway', scenario.plain);
@@ -324,6 +334,14 @@ async function main(): Promise<number> {
       const fromUs = Number(process.hrtime.bigint() / 1000n);
       if (values['profile-streams']) {
         await phases.measureStreams({ ...side, label: 'gateway under --cpu-prof' }, scenario);
+      } else if (values['profile-paced']) {
+        await phases.measurePaced(
+          side,
+          `at ${settings.pacedRate} req/s under --cpu-prof`,
+          scenario.plain,
+          settings.pacedRate,
+          settings.pacedSeconds,
+        );
       } else if (values['profile-big']) {
         await phases.measureClosed(
           side,
