@@ -41,12 +41,12 @@ export interface StageMessage {
 /**
  * Events per part of a batch posted to the thread. Making the rows and copying them costs 15-25 µs
  * per event on a slow machine, all of it on the event loop: a 500-event batch (SPEC §10's batch
- * size) in one post would hold requests up for about 10 ms. Parts go one per turn of the event loop.
- * Parts of 50 still held it 2-5 ms each at 500 req/s (a profile sampled every 100 µs), back to back
- * for 30-40 ms once a second: a few percent of requests waited behind them, which is the p99.
- * Parts of 10 hold it well under a millisecond; the extra posts and turns cost a few µs each.
+ * size) in one post would hold requests up for about 10 ms. Parts of this size go one per turn of
+ * the event loop, about 1 ms each. Smaller parts were tried: at max load each turn also serves every
+ * request that is ready, so parts of 10 stretched a batch over 50 busy turns and the request log
+ * fell behind (peak RSS under the next load 246 MB against 144-168).
  */
-export const postPartEvents = 10;
+export const postPartEvents = 50;
 
 /** A thrown error as it crosses the thread boundary (structured clone keeps no `code`). */
 export interface WriterError {
