@@ -93,7 +93,18 @@ export function createResponseRepository({ db, profile, clock }: StoreContext): 
       return row === undefined ? undefined : toResponseRecord(row);
     },
 
-    claimNext({ workerId, now }) {
+    async claimNext({ workerId, now }) {
+      // The pool polls every second and mostly finds nothing: a plain read first spares those polls
+      // a write transaction (on SQLite the database's write lock, which the request log's writer
+      // thread takes too). A job queued after the read is claimed at its enqueue's own notify.
+      const anyQueued = await db
+        .selectFrom('responses')
+        .select('pk')
+        .where('status', '=', queued)
+        .where('background', '=', background)
+        .limit(1)
+        .executeTakeFirst();
+      if (anyQueued === undefined) return undefined;
       return db.transaction().execute(async (trx) => {
         const next = await profile
           .lockRowsSkipLocked(

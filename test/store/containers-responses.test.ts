@@ -258,6 +258,25 @@ for (const dialect of dialects) {
         expect(await fixture.store.responses.claimNext({ workerId: 'w9', now: start })).toBeUndefined();
       });
 
+      it('a claim with nothing queued reads and opens no transaction', async () => {
+        const statements: string[] = [];
+        const store = await fixture.database.open({
+          migrate: false,
+          onQuery: (query) => statements.push(query.sql),
+        });
+        try {
+          const tenant = await newTenant();
+          await store.responses.save(responseOf(tenant, { status: 'queued', isBackground: false }));
+          while ((await store.responses.claimNext({ workerId: 'drain', now: 0 })) !== undefined) {}
+          statements.length = 0;
+          expect(await store.responses.claimNext({ workerId: 'w-idle', now: 0 })).toBeUndefined();
+          expect(statements).toHaveLength(1);
+          expect(statements[0]).toMatch(/^select/i);
+        } finally {
+          await store.close();
+        }
+      });
+
       it('are purged by age', async () => {
         const tenant = await newTenant();
         const old = responseOf(tenant, { createdAt: 5 });
