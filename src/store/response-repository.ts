@@ -1,13 +1,18 @@
-import { type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { fromJsonOrNull, toFlag, toJsonOrNull } from './json-column.js';
 import type { ResponseRecord, ResponseRepository, ResponseStatus } from './repositories.js';
-import type { ResponsesTable } from './schema.js';
+import type { Database, ResponsesTable } from './schema.js';
 import type { StoreContext } from './store-context.js';
 
 const purgeBatch = 5_000;
 // Literals, so SQLite can match the partial index `status = 'queued' and background = 1`.
 const queued = sql.lit<'queued'>('queued');
 const background = sql.lit<number>(1);
+
+/** Background jobs waiting for a worker: what a claim looks for and `countQueued` counts. */
+function queuedJobs(db: Kysely<Database>) {
+  return db.selectFrom('responses').where('status', '=', queued).where('background', '=', background);
+}
 
 function toResponseRecord(row: Selectable<ResponsesTable>): ResponseRecord {
   return {
@@ -97,26 +102,11 @@ export function createResponseRepository({ db, profile, clock }: StoreContext): 
       // The pool polls every second and mostly finds nothing: a plain read first spares those polls
       // a write transaction (on SQLite the database's write lock, which the request log's writer
       // thread takes too). A job queued after the read is claimed at its enqueue's own notify.
-      const anyQueued = await db
-        .selectFrom('responses')
-        .select('pk')
-        .where('status', '=', queued)
-        .where('background', '=', background)
-        .limit(1)
-        .executeTakeFirst();
+      const anyQueued = await queuedJobs(db).select('pk').limit(1).executeTakeFirst();
       if (anyQueued === undefined) return undefined;
       return db.transaction().execute(async (trx) => {
         const next = await profile
-          .lockRowsSkipLocked(
-            trx
-              .selectFrom('responses')
-              .select('pk')
-              .where('status', '=', queued)
-              .where('background', '=', background)
-              .orderBy('created_at')
-              .orderBy('pk')
-              .limit(1),
-          )
+          .lockRowsSkipLocked(queuedJobs(trx).select('pk').orderBy('created_at').orderBy('pk').limit(1))
           .executeTakeFirst();
         if (next === undefined) return undefined;
         const row = await trx
@@ -130,11 +120,8 @@ export function createResponseRepository({ db, profile, clock }: StoreContext): 
     },
 
     async countQueued() {
-      const row = await db
-        .selectFrom('responses')
+      const row = await queuedJobs(db)
         .select((eb) => eb.fn.countAll<number>().as('total'))
-        .where('status', '=', queued)
-        .where('background', '=', background)
         .executeTakeFirstOrThrow();
       return Number(row.total);
     },
